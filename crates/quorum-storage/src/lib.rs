@@ -1,0 +1,1 @@
+//! Bytes on disk: the multi-group Raft log and snapshot files.
