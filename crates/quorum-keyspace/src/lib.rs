@@ -1,1 +1,21 @@
-//! The data model: values, the keyspace map, absolute expiry deadlines and snapshot encoding.
+//! The data model of one shard's state machine: [`Value`]s, the [`Keyspace`] map with its
+//! index of absolute expiry deadlines, SCAN cursors, glob matching and snapshot encoding.
+//!
+//! Everything here is deterministic: no clock (callers pass `now_ms`, decided by the Raft
+//! leader), no randomness (callers pass seeds), no hasher whose seed shows in any output.
+//! Two replicas that apply the same operations hold byte-identical snapshots.
+//!
+//! Not here: command parsing and replies (`quorum-commands`), checksums and compression of
+//! snapshots (the storage layer), and any I/O.
+
+mod glob;
+mod keyspace;
+mod scan;
+mod snapshot;
+mod value;
+
+pub use glob::GlobPattern;
+pub use keyspace::{Entry, Keyspace};
+pub use scan::ScanPage;
+pub use snapshot::{SnapshotDecodeError, SNAPSHOT_FORMAT_VERSION};
+pub use value::Value;

@@ -1,0 +1,265 @@
+//! [`Keyspace`]: the key -> [`Entry`] map with its two ordered indexes (SCAN order and expiry
+//! deadlines) and memory accounting, all kept in step by the mutating methods here.
+//!
+//! Expiry is by absolute unix-millisecond deadlines. Lookups that take `now_ms` treat a key
+//! whose deadline is `<= now_ms` as absent but never delete it: deletion happens only through
+//! explicit writes ([`Keyspace::remove_if_expired`]), which the Raft log orders, so replicas
+//! agree on when a key disappears.
+//!
+//! Not here: command semantics, SCAN paging (`scan.rs`), snapshot bytes (`snapshot.rs`).
+
+use std::collections::{BTreeSet, HashMap};
+
+use bytes::Bytes;
+
+use crate::scan::scan_hash;
+use crate::value::Value;
+
+/// Fixed bytes charged per key on top of key and value lengths: the map slot, the SCAN-order
+/// index node and the entry header. A rough figure; it only has to be stable and plausible.
+const ENTRY_OVERHEAD_BYTES: usize = 96;
+/// Extra bytes charged for a key that has a deadline (its node in the deadline index).
+const DEADLINE_OVERHEAD_BYTES: usize = 48;
+
+/// What one key holds: its value and, when it has a time to live, its absolute deadline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// The value.
+    pub value: Value,
+    /// Unix milliseconds at which the key stops existing, or `None` for no expiry.
+    pub expires_at_ms: Option<u64>,
+}
+
+impl Entry {
+    /// Whether the deadline has passed at `now_ms` (a deadline equal to now has passed).
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expires_at_ms.is_some_and(|at| at <= now_ms)
+    }
+}
+
+/// The keyspace of one database.
+///
+/// The main map uses std's randomly seeded hasher (resistant to hash flooding); no output
+/// depends on its iteration order. Everything observable is ordered by the two `BTreeSet`s,
+/// whose order depends on contents alone.
+#[derive(Debug, Default, Clone)]
+pub struct Keyspace {
+    pub(crate) entries: HashMap<Bytes, Entry>,
+    /// `(scan_hash(key), key)`: SCAN cursors are positions in this order.
+    pub(crate) scan_order: BTreeSet<(u64, Bytes)>,
+    /// `(deadline_ms, key)` for every key with a deadline.
+    deadlines: BTreeSet<(u64, Bytes)>,
+    used_memory_bytes: usize,
+}
+
+impl Keyspace {
+    /// An empty keyspace.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of keys, including expired keys not yet removed (as Redis's `DBSIZE`).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no keys at all.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Number of keys that have a deadline.
+    pub fn expires_count(&self) -> usize {
+        self.deadlines.len()
+    }
+
+    /// Approximate bytes used by keys, values and index overhead.
+    pub fn used_memory_bytes(&self) -> usize {
+        self.used_memory_bytes
+    }
+
+    /// The live entry under `key`: `None` when absent or expired at `now_ms`.
+    pub fn get(&self, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        self.entries.get(key).filter(|e| !e.is_expired(now_ms))
+    }
+
+    /// The entry under `key` whether or not its deadline has passed.
+    pub fn get_including_expired(&self, key: &[u8]) -> Option<&Entry> {
+        self.entries.get(key)
+    }
+
+    /// Whether `key` exists and is live at `now_ms`.
+    pub fn contains(&self, key: &[u8], now_ms: u64) -> bool {
+        self.get(key, now_ms).is_some()
+    }
+
+    /// Stores `value` under `key` with the given deadline, replacing any previous entry
+    /// (and its deadline), and returns the previous entry.
+    pub fn insert(
+        &mut self,
+        key: Bytes,
+        value: Value,
+        expires_at_ms: Option<u64>,
+    ) -> Option<Entry> {
+        let previous = self.remove(&key);
+        self.used_memory_bytes += entry_memory_bytes(&key, &value, expires_at_ms);
+        if let Some(at) = expires_at_ms {
+            self.deadlines.insert((at, key.clone()));
+        }
+        self.scan_order.insert((scan_hash(&key), key.clone()));
+        self.entries.insert(
+            key,
+            Entry {
+                value,
+                expires_at_ms,
+            },
+        );
+        previous
+    }
+
+    /// Replaces the value under an existing `key`, keeping its deadline. Returns `false`
+    /// (and stores nothing) when the key does not exist.
+    pub fn replace_value(&mut self, key: &[u8], value: Value) -> bool {
+        self.update_value(key, |v| *v = value).is_some()
+    }
+
+    /// Runs `f` on the value under an existing `key` (expired or not: callers remove expired
+    /// keys first) and re-measures its memory. `None` when the key does not exist.
+    pub fn update_value<R>(&mut self, key: &[u8], f: impl FnOnce(&mut Value) -> R) -> Option<R> {
+        let entry = self.entries.get_mut(key)?;
+        let before = entry.value.memory_bytes();
+        let result = f(&mut entry.value);
+        let after = entry.value.memory_bytes();
+        self.used_memory_bytes = self.used_memory_bytes - before + after;
+        Some(result)
+    }
+
+    /// Removes `key` (expired or not) and returns its entry.
+    pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
+        let (key, entry) = self.entries.remove_entry(key)?;
+        self.used_memory_bytes -= entry_memory_bytes(&key, &entry.value, entry.expires_at_ms);
+        if let Some(at) = entry.expires_at_ms {
+            let removed = self.deadlines.remove(&(at, key.clone()));
+            debug_assert!(removed, "deadline index out of step with entries");
+        }
+        let removed = self.scan_order.remove(&(scan_hash(&key), key));
+        debug_assert!(removed, "scan index out of step with entries");
+        Some(entry)
+    }
+
+    /// Sets or clears the deadline of an existing `key`. Returns `false` when the key does
+    /// not exist.
+    pub fn set_expiry(&mut self, key: &[u8], expires_at_ms: Option<u64>) -> bool {
+        let Some((key, entry)) = self.entries.get_key_value(key) else {
+            return false;
+        };
+        let key = key.clone();
+        let old = entry.expires_at_ms;
+        if old == expires_at_ms {
+            return true;
+        }
+        if let Some(at) = old {
+            self.deadlines.remove(&(at, key.clone()));
+            self.used_memory_bytes -= DEADLINE_OVERHEAD_BYTES;
+        }
+        if let Some(at) = expires_at_ms {
+            self.deadlines.insert((at, key.clone()));
+            self.used_memory_bytes += DEADLINE_OVERHEAD_BYTES;
+        }
+        if let Some(entry) = self.entries.get_mut(&key) {
+            entry.expires_at_ms = expires_at_ms;
+        }
+        true
+    }
+
+    /// Removes `key` if its deadline is `<= now_ms`; returns whether it did.
+    pub fn remove_if_expired(&mut self, key: &[u8], now_ms: u64) -> bool {
+        let expired = self.entries.get(key).is_some_and(|e| e.is_expired(now_ms));
+        if expired {
+            self.remove(key);
+        }
+        expired
+    }
+
+    /// Up to `max` keys whose deadline is `<= now_ms`, earliest deadline first. Cheap: walks
+    /// the deadline index from its start and stops at the first live deadline.
+    pub fn expired_keys(&self, now_ms: u64, max: usize) -> Vec<Bytes> {
+        self.deadlines
+            .iter()
+            .take_while(|(at, _)| *at <= now_ms)
+            .take(max)
+            .map(|(_, key)| key.clone())
+            .collect()
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        *self = Keyspace::new();
+    }
+
+    /// Live entries in SCAN order (a content-determined order), e.g. for `KEYS`.
+    pub fn iter_live(&self, now_ms: u64) -> impl Iterator<Item = (&Bytes, &Entry)> + '_ {
+        self.scan_order.iter().filter_map(move |(_, key)| {
+            let entry = self.entries.get(key)?;
+            (!entry.is_expired(now_ms)).then_some((key, entry))
+        })
+    }
+
+    /// All entries (expired or not) sorted by key: the snapshot order.
+    pub(crate) fn sorted_entries(&self) -> Vec<(&Bytes, &Entry)> {
+        let mut all: Vec<_> = self.entries.iter().collect();
+        all.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        all
+    }
+}
+
+fn entry_memory_bytes(key: &[u8], value: &Value, expires_at_ms: Option<u64>) -> usize {
+    let deadline = if expires_at_ms.is_some() {
+        DEADLINE_OVERHEAD_BYTES
+    } else {
+        0
+    };
+    ENTRY_OVERHEAD_BYTES + key.len() + value.memory_bytes() + deadline
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::Str(Bytes::copy_from_slice(v.as_bytes()))
+    }
+
+    #[test]
+    fn expired_keys_are_absent_but_kept_until_removed() {
+        let mut ks = Keyspace::new();
+        ks.insert(Bytes::from_static(b"a"), s("1"), Some(100));
+        ks.insert(Bytes::from_static(b"b"), s("2"), None);
+        assert!(ks.contains(b"a", 99));
+        assert!(!ks.contains(b"a", 100));
+        assert_eq!(ks.len(), 2);
+        assert_eq!(ks.expired_keys(100, 10), vec![Bytes::from_static(b"a")]);
+        assert!(ks.expired_keys(99, 10).is_empty());
+        assert!(!ks.remove_if_expired(b"b", 1000));
+        assert!(ks.remove_if_expired(b"a", 100));
+        assert_eq!(ks.len(), 1);
+        assert_eq!(ks.expires_count(), 0);
+    }
+
+    #[test]
+    fn memory_returns_to_zero_and_indexes_stay_in_step() {
+        let mut ks = Keyspace::new();
+        ks.insert(Bytes::from_static(b"k"), s("hello"), None);
+        assert!(ks.set_expiry(b"k", Some(5)));
+        assert!(ks.set_expiry(b"k", Some(7)));
+        assert_eq!(ks.expires_count(), 1);
+        ks.update_value(b"k", |v| *v = s("a much longer value"));
+        assert!(ks.used_memory_bytes() > 0);
+        ks.insert(Bytes::from_static(b"k"), s("x"), None);
+        assert_eq!(ks.expires_count(), 0);
+        ks.remove(b"k");
+        assert_eq!(ks.used_memory_bytes(), 0);
+        assert!(ks.scan_order.is_empty());
+        assert!(!ks.set_expiry(b"k", Some(1)));
+    }
+}
