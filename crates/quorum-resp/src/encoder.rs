@@ -147,7 +147,10 @@ mod tests {
         assert_eq!(enc(&Frame::Double(1.5), Protocol::Resp2), "$3\r\n1.5\r\n");
         assert_eq!(enc(&Frame::Double(1.5), Protocol::Resp3), ",1.5\r\n");
         assert_eq!(enc(&Frame::Boolean(true), Protocol::Resp2), ":1\r\n");
-        assert_eq!(enc(&Frame::Integer(i64::MIN), Protocol::Resp2), ":-9223372036854775808\r\n");
+        assert_eq!(
+            enc(&Frame::Integer(i64::MIN), Protocol::Resp2),
+            ":-9223372036854775808\r\n"
+        );
         assert_eq!(
             enc(&Frame::Error(ErrorReply::syntax()), Protocol::Resp2),
             "-ERR syntax error\r\n"
