@@ -1,1 +1,44 @@
-//! Bytes on disk: the multi-group Raft log and snapshot files.
+//! Bytes on disk: the multi-group Raft log ([`LogEngine`], over TiKV's raft-engine) and
+//! atomically written, checksummed snapshot files ([`SnapshotStore`]).
+//!
+//! This crate knows nothing about openraft; `quorum-raft` adapts it. It is not a state machine
+//! and not a backup tool.
+//!
+//! # Durability and corruption
+//!
+//! * Records carry CRC32 checksums (raft-engine frames every write batch; snapshots carry one
+//!   over the whole file). [`LogEngine::append`] does not fsync; [`LogEngine::sync`] does, once
+//!   for everything written before it by any group (group commit).
+//! * **Torn tail.** raft-engine opens with `RecoveryMode::TolerateTailCorruption`: a bad record
+//!   in the *newest* log file is truncated away together with everything after it, and the
+//!   engine opens. A bad record in an older file is an open error.
+//! * **Corruption in the middle.** raft-engine cannot tell a torn write from a bit flip in the
+//!   newest file: both get truncated. So a guard lives *outside* the log: the sync-mark file
+//!   records, per group, an index known to have been fsynced (refreshed after `sync`, at most
+//!   once per `sync_mark_interval_ms`, lowered durably before any truncation). On open, a group
+//!   whose log (or purge point) ends below its mark fails with
+//!   [`StorageError::DurableDataLost`]. A guard stored with `put_meta` would not do: it sits in
+//!   the same file after the data it guards and is truncated with it. Callers can add their
+//!   own bound with [`LogEngine::check_recovered`] (e.g. the saved committed index).
+//! * **Bit rot inside entry payloads** is not verified by raft-engine's recovery (it checks the
+//!   payload block of the last batch only), so `open` reads every entry once
+//!   (`verify_entries_on_open`) and a bad checksum is an open error.
+//! * What stays undetectable: corruption of data synced within the last `sync_mark_interval_ms`
+//!   before a crash looks exactly like a torn tail and is truncated (those entries were synced,
+//!   so Raft may count this node for them; set the interval to 0 to close the window at the
+//!   cost of two more fsyncs per `sync`).
+//! * raft-engine panics if an fsync fails (fsyncgate: a failed fsync cannot be retried safely).
+
+mod entry;
+mod error;
+mod log_engine;
+mod snapshot;
+mod sync_mark;
+
+pub use error::StorageError;
+pub use log_engine::{LogEngine, LogEngineConfig, RESERVED_GROUP};
+pub use raft_engine::env::{DefaultFileSystem, FileSystem};
+pub use snapshot::{LoadedSnapshot, SnapshotStore};
+
+/// A Raft group on this node: the metadata group or one shard.
+pub type GroupId = u64;
