@@ -55,9 +55,37 @@ impl ErrorReply {
         Self::from_static("ERR increment or decrement would overflow")
     }
 
+    /// `-ERR decrement would overflow` (DECRBY with the smallest 64-bit integer).
+    pub const fn decrement_overflow() -> Self {
+        Self::from_static("ERR decrement would overflow")
+    }
+
     /// `-ERR no such key`
     pub const fn no_such_key() -> Self {
         Self::from_static("ERR no such key")
+    }
+
+    /// `-ERR invalid expire time in 'set' command` (the command name lowercased).
+    pub fn invalid_expire_time(command: &str) -> Self {
+        Self::new(format!(
+            "ERR invalid expire time in '{}' command",
+            command.to_ascii_lowercase()
+        ))
+    }
+
+    /// `-ERR string exceeds maximum allowed size (proto-max-bulk-len)`
+    pub const fn string_too_long() -> Self {
+        Self::from_static("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+    }
+
+    /// `-ERR offset is out of range`
+    pub const fn offset_out_of_range() -> Self {
+        Self::from_static("ERR offset is out of range")
+    }
+
+    /// `-ERR increment would produce NaN or Infinity`
+    pub const fn nan_or_infinity() -> Self {
+        Self::from_static("ERR increment would produce NaN or Infinity")
     }
 
     /// `-ERR wrong number of arguments for 'get' command` (the name as the client sent it,
