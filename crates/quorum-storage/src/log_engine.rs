@@ -141,16 +141,16 @@ impl<F: FileSystem> LogEngine<F> {
             Some((first, last)) if start < first || start > last + 1 => {
                 return Err(invalid(start, format!("log holds [{first}, {last}]")));
             }
-            Some((_, last)) => start <= last,
+            Some((first, last)) => (start <= last).then_some(first),
             None => match self.purged_to(group)? {
                 Some(purged) if start <= purged => {
                     return Err(invalid(start, format!("entries up to {purged} are purged")));
                 }
-                _ => false,
+                _ => None,
             },
         };
-        if overwrites {
-            self.marks.lock().lower_below(group, start)?;
+        if let Some(first) = overwrites {
+            self.marks.lock().lower_below(group, start, first)?;
         }
         let messages: Vec<_> = entries
             .iter()
@@ -198,7 +198,7 @@ impl<F: FileSystem> LogEngine<F> {
         if index > last {
             return Ok(());
         }
-        self.marks.lock().lower_below(group, index)?;
+        self.marks.lock().lower_below(group, index, first)?;
         let mut batch = LogBatch::default();
         if index <= first {
             // Empty the log; a marker at or below `first` would let an append go below raft-engine's first index.

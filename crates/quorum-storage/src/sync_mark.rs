@@ -72,18 +72,21 @@ impl SyncMarks {
     }
 
     /// Lowers `group`'s mark below `index_from` and persists at once, so that a truncation written
-    /// afterwards can never be mistaken for data loss.
+    /// afterwards can never be mistaken for data loss. `first` is the log's first index: when the
+    /// truncation empties the log, the mark goes away (an empty log reaches no index).
     pub(crate) fn lower_below(
         &mut self,
         group: GroupId,
         index_from: u64,
+        first: u64,
     ) -> Result<(), StorageError> {
         match self.marks.get(&group).copied() {
             Some(mark) if mark >= index_from => {
-                match index_from.checked_sub(1) {
-                    Some(below) => self.marks.insert(group, below),
-                    None => self.marks.remove(&group),
-                };
+                if index_from <= first {
+                    self.marks.remove(&group);
+                } else {
+                    self.marks.insert(group, index_from - 1);
+                }
                 self.persist()
             }
             _ => Ok(()),
