@@ -15,13 +15,13 @@ use super::get_string;
 use crate::parse::{arg, is_keyword, parse_i64, Args};
 use crate::Reply;
 
-/// The options of SET or GETEX.
+/// The options of SET or GETEX, as written (the TTL number not yet validated).
 #[derive(Debug, Default, PartialEq, Eq)]
-struct SetOptions {
+struct SetOptions<'a> {
     nx: bool,
     xx: bool,
     get: bool,
-    ttl: TtlOption,
+    ttl_word: Option<(TtlWord, Option<&'a Bytes>)>,
 }
 
 /// What a SET/GETEX does to the deadline.
@@ -103,15 +103,13 @@ enum Grammar {
 /// Parses SET/GETEX options from `args[start..]` with Redis's rules: an unknown word, an
 /// option conflicting with one already seen, or a TTL keyword without a value is
 /// `ERR syntax error`; repeating an option is allowed and the last value wins. The TTL
-/// number is checked only after all options parsed, as Redis does.
+/// number is not checked here: see [`SetOptions::resolve_ttl`].
 fn parse_options(
     args: &[Bytes],
     start: usize,
     grammar: Grammar,
-    command: &str,
-) -> Result<SetOptions, ErrorReply> {
+) -> Result<SetOptions<'_>, ErrorReply> {
     let mut opts = SetOptions::default();
-    let mut ttl: Option<(TtlWord, Option<&Bytes>)> = None;
     let mut cursor = Args::new(args, start);
     while let Some(word) = cursor.next() {
         let set = grammar == Grammar::Set;
@@ -122,7 +120,7 @@ fn parse_options(
         } else if set && is_keyword(word, "get") {
             opts.get = true;
         } else if let Some(ttl_word) = TtlWord::parse(word, grammar) {
-            if ttl.is_some_and(|(seen, _)| seen != ttl_word) {
+            if opts.ttl_word.is_some_and(|(seen, _)| seen != ttl_word) {
                 return Err(ErrorReply::syntax());
             }
             let value = if ttl_word.takes_value() {
@@ -130,27 +128,34 @@ fn parse_options(
             } else {
                 None
             };
-            ttl = Some((ttl_word, value));
+            opts.ttl_word = Some((ttl_word, value));
         } else {
             return Err(ErrorReply::syntax());
         }
     }
-    opts.ttl = match ttl {
-        None => TtlOption::Unset,
-        Some((TtlWord::KeepTtl, _)) => TtlOption::Keep,
-        Some((TtlWord::Persist, _)) => TtlOption::Persist,
-        Some((word, value)) => {
-            let value = value.ok_or_else(ErrorReply::syntax)?;
-            let seconds = matches!(word, TtlWord::Ex | TtlWord::ExAt);
-            let ms = expire_ms(value, seconds, command)?;
-            if matches!(word, TtlWord::Ex | TtlWord::Px) {
-                TtlOption::RelativeMs(ms)
-            } else {
-                TtlOption::AbsoluteMs(ms)
-            }
-        }
-    };
     Ok(opts)
+}
+
+impl SetOptions<'_> {
+    /// Validates the TTL number, after all options parsed, as Redis does (GETEX does it
+    /// only once it found the key, so its precheck skips this).
+    fn resolve_ttl(&self, command: &str) -> Result<TtlOption, ErrorReply> {
+        Ok(match self.ttl_word {
+            None => TtlOption::Unset,
+            Some((TtlWord::KeepTtl, _)) => TtlOption::Keep,
+            Some((TtlWord::Persist, _)) => TtlOption::Persist,
+            Some((word, value)) => {
+                let value = value.ok_or_else(ErrorReply::syntax)?;
+                let seconds = matches!(word, TtlWord::Ex | TtlWord::ExAt);
+                let ms = expire_ms(value, seconds, command)?;
+                if matches!(word, TtlWord::Ex | TtlWord::Px) {
+                    TtlOption::RelativeMs(ms)
+                } else {
+                    TtlOption::AbsoluteMs(ms)
+                }
+            }
+        })
+    }
 }
 
 /// Validates a SET-family TTL number and converts it to milliseconds: it must be a positive
@@ -170,8 +175,10 @@ pub(crate) fn expire_ms(value: &[u8], seconds: bool, command: &str) -> Result<i6
 
 pub(crate) fn precheck(name: &str, args: &[Bytes]) -> Result<(), ErrorReply> {
     match name {
-        "set" => parse_options(args, 3, Grammar::Set, name).map(drop),
-        "getex" => parse_options(args, 2, Grammar::GetEx, name).map(drop),
+        "set" => parse_options(args, 3, Grammar::Set)?
+            .resolve_ttl(name)
+            .map(drop),
+        "getex" => parse_options(args, 2, Grammar::GetEx).map(drop),
         "setex" | "psetex" => expire_ms(arg(args, 2)?, name == "setex", name).map(drop),
         "mset" | "msetnx" if args.len().is_multiple_of(2) => Err(ErrorReply::wrong_arity(name)),
         _ => Ok(()),
@@ -181,33 +188,41 @@ pub(crate) fn precheck(name: &str, args: &[Bytes]) -> Result<(), ErrorReply> {
 pub(crate) fn apply(name: &str, ks: &mut Keyspace, args: &[Bytes], now_ms: u64) -> Reply {
     precheck(name, args)?;
     let key = arg(args, 1)?;
+    let plain = SetOptions::default();
     match name {
         "set" => {
-            let opts = parse_options(args, 3, Grammar::Set, name)?;
-            set(ks, key, arg(args, 2)?, &opts, name, now_ms)
+            let opts = parse_options(args, 3, Grammar::Set)?;
+            let ttl = opts.resolve_ttl(name)?;
+            set(ks, key, arg(args, 2)?, &opts, ttl, name, now_ms)
         }
         "setnx" => {
-            let opts = SetOptions {
-                nx: true,
-                ..SetOptions::default()
-            };
-            let stored = set(ks, key, arg(args, 2)?, &opts, name, now_ms)? != Frame::Null;
-            Ok(Frame::Integer(i64::from(stored)))
+            let opts = SetOptions { nx: true, ..plain };
+            let reply = set(
+                ks,
+                key,
+                arg(args, 2)?,
+                &opts,
+                TtlOption::Unset,
+                name,
+                now_ms,
+            )?;
+            Ok(Frame::Integer(i64::from(reply != Frame::Null)))
         }
         "setex" | "psetex" => {
-            let ms = expire_ms(arg(args, 2)?, name == "setex", name)?;
-            let opts = SetOptions {
-                ttl: TtlOption::RelativeMs(ms),
-                ..SetOptions::default()
-            };
-            set(ks, key, arg(args, 3)?, &opts, name, now_ms)
+            let ttl = TtlOption::RelativeMs(expire_ms(arg(args, 2)?, name == "setex", name)?);
+            set(ks, key, arg(args, 3)?, &plain, ttl, name, now_ms)
         }
         "getset" => {
-            let opts = SetOptions {
-                get: true,
-                ..SetOptions::default()
-            };
-            set(ks, key, arg(args, 2)?, &opts, name, now_ms)
+            let opts = SetOptions { get: true, ..plain };
+            set(
+                ks,
+                key,
+                arg(args, 2)?,
+                &opts,
+                TtlOption::Unset,
+                name,
+                now_ms,
+            )
         }
         "getdel" => {
             let old = get_string(ks, key, now_ms)?.cloned();
@@ -216,12 +231,7 @@ pub(crate) fn apply(name: &str, ks: &mut Keyspace, args: &[Bytes], now_ms: u64) 
             }
             Ok(Frame::optional_bulk(old))
         }
-        "getex" => getex(
-            ks,
-            key,
-            &parse_options(args, 2, Grammar::GetEx, name)?,
-            now_ms,
-        ),
+        "getex" => getex(ks, key, &parse_options(args, 2, Grammar::GetEx)?, now_ms),
         "mset" => {
             for pair in args[1..].chunks_exact(2) {
                 ks.insert(pair[0].clone(), Value::Str(pair[1].clone()), None);
@@ -249,10 +259,11 @@ fn set(
     key: &Bytes,
     value: &Bytes,
     opts: &SetOptions,
+    ttl: TtlOption,
     command: &str,
     now_ms: u64,
 ) -> Reply {
-    let deadline = opts.ttl.deadline(command, now_ms)?;
+    let deadline = ttl.deadline(command, now_ms)?;
     let old = if opts.get {
         Some(get_string(ks, key, now_ms)?.cloned())
     } else {
@@ -262,7 +273,7 @@ fn set(
     if (opts.nx && found) || (opts.xx && !found) {
         return Ok(old.map_or(Frame::Null, Frame::optional_bulk));
     }
-    let deadline = match opts.ttl {
+    let deadline = match ttl {
         TtlOption::Keep => ks.get(key, now_ms).and_then(|e| e.expires_at_ms),
         _ => deadline,
     };
@@ -278,12 +289,15 @@ fn set(
     Ok(old.map_or_else(Frame::ok, Frame::optional_bulk))
 }
 
+/// GETEX, in Redis's order: options, then the key (nil when absent, before the TTL number
+/// is even looked at), then the type, then the TTL number.
 fn getex(ks: &mut Keyspace, key: &Bytes, opts: &SetOptions, now_ms: u64) -> Reply {
-    let deadline = opts.ttl.deadline("getex", now_ms)?;
     let Some(value) = get_string(ks, key, now_ms)?.cloned() else {
         return Ok(Frame::Null);
     };
-    match opts.ttl {
+    let ttl = opts.resolve_ttl("getex")?;
+    let deadline = ttl.deadline("getex", now_ms)?;
+    match ttl {
         TtlOption::Persist => {
             ks.set_expiry(key, None);
         }
