@@ -99,7 +99,10 @@ fn parse_copy_options(args: &[Bytes]) -> Result<bool, ErrorReply> {
         } else if is_keyword(word, "db") && cursor.remaining() > 0 {
             let db = parse_i64(cursor.value()?)?;
             if i32::try_from(db).is_err() {
-                return Err(ErrorReply::not_integer());
+                // Redis parses the index as a C int, with this text for the range.
+                return Err(ErrorReply::from_static(
+                    "ERR value is out of range, value must between -2147483648 and 2147483647",
+                ));
             }
             if db != 0 {
                 return Err(ErrorReply::from_static("ERR DB index is out of range"));
