@@ -29,6 +29,7 @@ pub(crate) struct SyncMarks {
     marks: BTreeMap<GroupId, u64>,
     dirty: bool,
     last_persist: Option<Instant>,
+    epoch: u64,
 }
 
 impl SyncMarks {
@@ -52,6 +53,7 @@ impl SyncMarks {
             marks,
             dirty: false,
             last_persist: None,
+            epoch: 0,
         })
     }
 
@@ -60,13 +62,19 @@ impl SyncMarks {
         &self.marks
     }
 
+    /// Counts lowerings; a sync that saw an older value must not raise marks (see `LogEngine::sync`).
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
     /// Records that `group`'s log up to `index` has been synced.
     pub(crate) fn raise(&mut self, group: GroupId, index: u64) {
-        let mark = self.marks.entry(group).or_insert(index);
+        let mark = self.marks.entry(group).or_insert_with(|| {
+            self.dirty = true;
+            index
+        });
         if index > *mark {
             *mark = index;
-            self.dirty = true;
-        } else if index == *mark && self.last_persist.is_none() {
             self.dirty = true;
         }
     }
@@ -80,6 +88,7 @@ impl SyncMarks {
         index_from: u64,
         first: u64,
     ) -> Result<(), StorageError> {
+        self.epoch += 1;
         match self.marks.get(&group).copied() {
             Some(mark) if mark >= index_from => {
                 if index_from <= first {

@@ -16,6 +16,8 @@ use raft_engine::env::{DefaultFileSystem, FileSystem};
 use raft_engine::{Command, Config, Engine, LogBatch, ReadableSize, RecoveryMode};
 
 use crate::entry::{self, EntryCodec};
+
+mod recovery;
 use crate::sync_mark::SyncMarks;
 use crate::{GroupId, StorageError};
 
@@ -149,9 +151,6 @@ impl<F: FileSystem> LogEngine<F> {
                 _ => None,
             },
         };
-        if let Some(first) = overwrites {
-            self.marks.lock().lower_below(group, start, first)?;
-        }
         let messages: Vec<_> = entries
             .iter()
             .map(|(index, payload)| entry::encode(*index, payload))
@@ -164,17 +163,25 @@ impl<F: FileSystem> LogEngine<F> {
             // The new entries overwrite everything from `start` (<= the marker) on.
             batch.delete(group, TRUNCATED_FROM_KEY.to_vec());
         }
-        self.write(group, "append", &mut batch, false)
+        match overwrites {
+            Some(first) => self.write_lowering(group, start, first, "append", &mut batch),
+            None => self.write(group, "append", &mut batch, false),
+        }
     }
 
     /// Fsyncs everything written so far, for all groups (one fsync covers concurrent callers).
     pub fn sync(&self) -> Result<(), StorageError> {
-        // Read the spans before syncing: only what was written before the fsync is durable after it.
-        let spans: Vec<_> = self
-            .groups()
-            .into_iter()
-            .filter_map(|g| self.span(g).ok().flatten().map(|(_, last)| (g, last)))
-            .collect();
+        // Read the spans before syncing: only what was written before the fsync is durable after
+        // it. The epoch detects a truncation that lands between this read and the raise below.
+        let (epoch, spans) = {
+            let marks = self.marks.lock();
+            let spans: Vec<_> = self
+                .groups()
+                .into_iter()
+                .filter_map(|g| self.span(g).ok().flatten().map(|(_, last)| (g, last)))
+                .collect();
+            (marks.epoch(), spans)
+        };
         // raft-engine skips empty batches entirely, fsync included, so write a tiny record.
         let mut batch = LogBatch::default();
         batch
@@ -182,8 +189,10 @@ impl<F: FileSystem> LogEngine<F> {
             .map_err(|e| StorageError::engine("sync", None, e))?;
         self.write(RESERVED_GROUP, "sync", &mut batch, true)?;
         let mut marks = self.marks.lock();
-        for (group, last) in spans {
-            marks.raise(group, last);
+        if marks.epoch() == epoch {
+            for (group, last) in spans {
+                marks.raise(group, last);
+            }
         }
         marks.persist_if_due(self.sync_mark_interval)
     }
@@ -198,7 +207,6 @@ impl<F: FileSystem> LogEngine<F> {
         if index > last {
             return Ok(());
         }
-        self.marks.lock().lower_below(group, index, first)?;
         let mut batch = LogBatch::default();
         if index <= first {
             // Empty the log; a marker at or below `first` would let an append go below raft-engine's first index.
@@ -212,7 +220,7 @@ impl<F: FileSystem> LogEngine<F> {
                 )
                 .map_err(|e| StorageError::engine("truncate", Some(group), e))?;
         }
-        self.write(group, "truncate", &mut batch, false)
+        self.write_lowering(group, index, first, "truncate", &mut batch)
     }
 
     /// Drops `group`'s entries with index <= `index` (after a snapshot covers them) and remembers
@@ -364,6 +372,22 @@ impl<F: FileSystem> LogEngine<F> {
             .map_err(|e| StorageError::engine(op, Some(group), e))
     }
 
+    /// Lowers `group`'s sync mark below `index_from` durably, then writes `batch` (which removes
+    /// entries from `index_from` on), both under the marks lock so that no concurrent `sync` reads
+    /// the old span and raises the mark again after the write.
+    fn write_lowering(
+        &self,
+        group: GroupId,
+        index_from: u64,
+        first: u64,
+        op: &'static str,
+        batch: &mut LogBatch,
+    ) -> Result<(), StorageError> {
+        let mut marks = self.marks.lock();
+        marks.lower_below(group, index_from, first)?;
+        self.write(group, op, batch, false)
+    }
+
     /// Adds to `batch` what empties `group`'s log in raft-engine (entries and truncation marker).
     fn compact_all(&self, group: GroupId, batch: &mut LogBatch) -> Result<(), StorageError> {
         if let Some(engine_last) = self.engine.last_index(group) {
@@ -419,53 +443,6 @@ impl<F: FileSystem> LogEngine<F> {
                     ),
                 })?;
         Ok(Some(u64::from_be_bytes(bytes)))
-    }
-
-    /// `group` must still reach `durable_index` (through entries or a purge).
-    fn check_durable(
-        &self,
-        group: GroupId,
-        durable_index: u64,
-        source_of_truth: &'static str,
-    ) -> Result<(), StorageError> {
-        let recovered_last = self.span(group)?.map(|s| s.1);
-        let reach = recovered_last.max(self.purged_to(group)?);
-        if reach.is_some_and(|r| r >= durable_index) {
-            return Ok(());
-        }
-        Err(StorageError::DurableDataLost {
-            group,
-            recovered_last,
-            durable_index,
-            source_of_truth,
-            dir: self.dir.clone(),
-        })
-    }
-
-    fn check_sync_marks(&self) -> Result<(), StorageError> {
-        let marks = self.marks.lock().marks().clone();
-        for (group, mark) in marks {
-            self.check_durable(group, mark, "sync-mark file")?;
-        }
-        Ok(())
-    }
-
-    /// Reads every entry of every group so that checksums are verified now, not on first read.
-    fn verify_entries(&self) -> Result<(), StorageError> {
-        for group in self.groups() {
-            let Some((first, last)) = self.span(group)? else {
-                continue;
-            };
-            let mut start = first;
-            while start <= last {
-                let end = last
-                    .saturating_add(1)
-                    .min(start.saturating_add(VERIFY_CHUNK_ENTRIES));
-                self.entries(group, start, end)?;
-                start = end;
-            }
-        }
-        Ok(())
     }
 }
 
