@@ -47,14 +47,13 @@ fn model_reply(m: &mut Model, words: &[String]) -> String {
         "INCR" => int_op(m, w(1), 1),
         "DECR" => int_op(m, w(1), -1),
         "GETDEL" => m.remove(&w(1)).map_or("nil".into(), |v| format!("${v}")),
-        "SETNX" => {
-            if m.contains_key(&w(1)) {
-                ":0".into()
-            } else {
-                m.insert(w(1), w(2));
+        "SETNX" => match m.entry(w(1)) {
+            std::collections::btree_map::Entry::Occupied(_) => ":0".into(),
+            std::collections::btree_map::Entry::Vacant(slot) => {
+                slot.insert(w(2));
                 ":1".into()
             }
-        }
+        },
         "GETSET" => m
             .insert(w(1), w(2))
             .map_or("nil".into(), |v| format!("${v}")),
