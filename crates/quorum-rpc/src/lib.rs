@@ -1,1 +1,28 @@
-//! quorum-rpc
+//! Node-to-node gRPC (tonic): the `Peer` service defined in `proto/peer.proto`, openraft's
+//! network over it ([`PeerNetwork`]), the server side ([`PeerService`]) and the application
+//! messages nodes exchange besides Raft's own ([`messages`]).
+//!
+//! This is the only crate that names a protobuf or tonic type. The channel to a peer is built
+//! in one place ([`connect`]) so a simulated network can replace it.
+
+// openraft's `RPCError` is large and is the error type its network trait requires; it only
+// travels on error paths.
+#![allow(clippy::result_large_err)]
+
+pub mod messages;
+mod network;
+mod service;
+
+pub use network::{connect, PeerClient, PeerNetwork};
+pub use service::{serve, PeerHandler};
+
+/// Code generated from `proto/peer.proto`.
+#[allow(clippy::all, missing_docs)] // generated code
+pub mod proto {
+    tonic::include_proto!("quorum.peer.v1");
+}
+
+/// Largest message one node accepts from another. Raft batches (openraft's
+/// `max_payload_entries`) and snapshot chunks (`snapshot_max_chunk_size`) stay far below it;
+/// it exists so a confused or hostile peer cannot make a node allocate without bound.
+pub const PEER_MESSAGE_BYTES_MAX: usize = 256 * 1024 * 1024;

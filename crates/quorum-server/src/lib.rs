@@ -2,17 +2,256 @@
 //! Raft group (propose, read barrier, or local read), the peer gRPC server and the HTTP port.
 //!
 //! Not here: the wire format (`quorum-resp`), command semantics (`quorum-commands`), Raft
-//! storage and networking glue (`quorum-raft`), command-line parsing (the `quorum` binary).
+//! storage and state-machine glue (`quorum-raft`), the peer protocol (`quorum-rpc`),
+//! command-line parsing (the `quorum` binary).
 
+mod clients;
+mod cluster;
 mod config;
+mod connection;
+mod dispatch;
+mod expiry;
+mod http;
+mod info;
+mod membership;
+mod node;
+mod peer_handler;
+mod proposer;
+mod read_barrier;
+pub mod seams;
+mod server_commands;
 
 pub use config::{NodeConfig, RaftTuning};
 
 use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// Runs one node until `shutdown` resolves, then stops accepting clients, finishes in-flight
-/// requests within a bounded time and returns.
-pub async fn run_node(config: NodeConfig, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-    let _ = (config, shutdown);
-    anyhow::bail!("run_node: being written")
+use anyhow::Context as _;
+use quorum_raft::openraft::{Config as RaftConfig, SnapshotPolicy};
+use quorum_raft::{LogStore, Raft, StateMachineStore, DATA_GROUP};
+use quorum_rpc::PeerNetwork;
+use quorum_storage::{LogEngine, LogEngineConfig, SnapshotStore};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::cluster::ClusterView;
+use crate::node::{Node, Stats};
+use crate::proposer::Proposer;
+use crate::read_barrier::ReadBarrier;
+use crate::seams::Seams;
+
+/// How often obsolete Raft log files are deleted.
+const LOG_RECLAIM_INTERVAL_MS: u64 = 10_000;
+
+/// How long shutdown waits for connections and Raft to stop before returning anyway.
+const SHUTDOWN_GRACE_MS: u64 = 3_000;
+
+/// Runs one node until `shutdown` resolves, then stops accepting clients, closes connections,
+/// stops Raft and returns.
+pub async fn run_node(
+    config: NodeConfig,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    run_node_with_seams(config, Seams::default(), shutdown).await
+}
+
+/// [`run_node`] with explicit clock and randomness (for simulation and tests).
+pub async fn run_node_with_seams(
+    config: NodeConfig,
+    seams: Seams,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let raft_config = raft_config(&config)?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+
+    // Bind every port before starting Raft, so a port conflict fails fast and clearly.
+    let client_listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding client address {}", config.listen))?;
+    let http_listener = TcpListener::bind(config.http_listen)
+        .await
+        .with_context(|| format!("binding HTTP address {}", config.http_listen))?;
+
+    let log_dir = config.data_dir.join("raft-log");
+    let engine =
+        tokio::task::spawn_blocking(move || LogEngine::open(&log_dir, LogEngineConfig::default()))
+            .await?
+            .context("opening the Raft log")?;
+    let engine = Arc::new(engine);
+    let snapshots = SnapshotStore::open(&config.data_dir.join("snapshots"))
+        .context("opening the snapshot directory")?;
+    let log_store = LogStore::new(engine.clone(), DATA_GROUP);
+    log_store
+        .verify_committed_entries_present()
+        .context("checking the Raft log")?;
+    let sm_store = StateMachineStore::open(snapshots).context("loading the latest snapshot")?;
+    let state = sm_store.shared();
+
+    let raft = Raft::new(
+        config.id,
+        Arc::new(raft_config),
+        PeerNetwork,
+        log_store,
+        sm_store,
+    )
+    .await
+    .context("starting Raft")?;
+    let founding = config
+        .initial_cluster
+        .iter()
+        .any(|(id, _)| *id == config.id);
+    if founding && !raft.is_initialized().await? {
+        tracing::info!(members = ?config.initial_cluster, "bootstrapping a new cluster");
+        if let Err(e) = raft
+            .initialize(membership::initial_members(&config.initial_cluster))
+            .await
+        {
+            // Another founder may have initialized us first; that is fine.
+            tracing::info!(error = %e, "cluster already initialized");
+        }
+    } else if !founding && !raft.is_initialized().await? {
+        tracing::info!("not a founding member: waiting to be added with `quorum cluster add-node`");
+    }
+
+    let request_timeout = Duration::from_millis(config.request_timeout_ms);
+    let cluster = Arc::new(ClusterView::new(config.id, raft.clone()));
+    let node = Arc::new(Node {
+        proposer: Proposer::start(cluster.clone(), seams.clone(), request_timeout),
+        barrier: ReadBarrier::start(cluster.clone(), request_timeout),
+        cluster,
+        state,
+        clients: Default::default(),
+        stats: Stats::default(),
+        seams,
+        started: Instant::now(),
+        config,
+    });
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+
+    let peer_serve = quorum_rpc::serve(
+        node.config.peer_listen,
+        raft.clone(),
+        Arc::new(peer_handler::NodePeerHandler(node.clone())),
+        stopped(stop_rx.clone()),
+    );
+    let peer_addr = node.config.peer_listen;
+    let mut peer_server = tokio::spawn(async move {
+        if let Err(e) = peer_serve.await {
+            tracing::error!(addr = %peer_addr, error = %e, "peer gRPC server failed");
+        }
+    });
+    let http_server = tokio::spawn(http::serve(
+        http_listener,
+        node.clone(),
+        stopped(stop_rx.clone()),
+    ));
+    let expiry = tokio::spawn(expiry::run(node.clone()));
+    let reclaimer = tokio::spawn(reclaim_log_space(engine.clone()));
+    let acceptor = tokio::spawn(accept_loop(
+        client_listener,
+        node.clone(),
+        stopped(stop_rx.clone()),
+    ));
+
+    tracing::info!(
+        id = node.config.id,
+        clients = %node.config.listen,
+        peers = %node.config.peer_listen,
+        http = %node.config.http_listen,
+        "node started"
+    );
+
+    tokio::select! {
+        () = shutdown => tracing::info!("shutting down"),
+        _ = &mut peer_server => {
+            let _ = raft.shutdown().await;
+            anyhow::bail!("the peer gRPC server on {peer_addr} stopped (is the port in use?)");
+        }
+    }
+
+    let _ = stop_tx.send(true);
+    acceptor.abort();
+    expiry.abort();
+    reclaimer.abort();
+    node.clients.kill_all();
+    let grace = Duration::from_millis(SHUTDOWN_GRACE_MS);
+    if tokio::time::timeout(grace, raft.shutdown()).await.is_err() {
+        tracing::warn!("Raft did not stop within the grace period");
+    }
+    let _ = tokio::time::timeout(grace, http_server).await;
+    let _ = tokio::time::timeout(grace, peer_server).await;
+    // Make sure everything appended is on disk before the process exits.
+    let _ = tokio::task::spawn_blocking(move || engine.sync()).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// raft-engine never deletes obsolete log files by itself: purge them now and then.
+async fn reclaim_log_space(engine: Arc<LogEngine>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(LOG_RECLAIM_INTERVAL_MS));
+    loop {
+        tick.tick().await;
+        let engine = engine.clone();
+        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || engine.reclaim_space()).await {
+            tracing::warn!(error = %e, "reclaiming Raft log space failed");
+        }
+    }
+}
+
+async fn accept_loop(listener: TcpListener, node: Arc<Node>, stopped: impl Future<Output = ()>) {
+    tokio::pin!(stopped);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut stopped => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (socket, addr) = match accepted {
+            Ok(pair) => pair,
+            Err(e) => {
+                // EMFILE and friends: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let laddr = socket.local_addr().unwrap_or(node.config.listen);
+        let Some(client) = node
+            .clients
+            .register(addr, laddr, node.config.limits.clients_max)
+        else {
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt as _;
+                let mut socket = socket;
+                let _ = socket
+                    .write_all(b"-ERR max number of clients reached\r\n")
+                    .await;
+            });
+            continue;
+        };
+        tokio::spawn(connection::serve_connection(node.clone(), socket, client));
+    }
+}
+
+fn raft_config(config: &NodeConfig) -> anyhow::Result<RaftConfig> {
+    let tuning = &config.raft;
+    let raft_config = RaftConfig {
+        cluster_name: "quorum".to_string(),
+        heartbeat_interval: tuning.heartbeat_interval_ms,
+        election_timeout_min: tuning.election_timeout_min_ms,
+        election_timeout_max: tuning.election_timeout_max_ms,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(tuning.snapshot_logs_since_last),
+        max_in_snapshot_log_to_keep: tuning.logs_to_keep_after_snapshot,
+        install_snapshot_timeout: 10_000,
+        max_payload_entries: 1_000,
+        ..Default::default()
+    };
+    raft_config
+        .validate()
+        .context("invalid Raft settings (heartbeat must be below the election timeout)")
 }

@@ -119,7 +119,7 @@ impl<F: FileSystem> LogEngine<F> {
 
     /// Writes `entries` (index, payload) to `group`'s log without fsync; they are readable at once
     /// and durable after the next [`sync`](Self::sync). Indexes must be consecutive and start
-    /// within `first_index..=last_index + 1` (any index above the purged index for an empty log);
+    /// within `first_index..=last_index + 1` (any index for an empty log);
     /// existing entries from the first given index on are replaced (Raft conflict truncation).
     pub fn append(&self, group: GroupId, entries: &[(u64, Bytes)]) -> Result<(), StorageError> {
         let Some(&(start, _)) = entries.first() else {
@@ -144,12 +144,10 @@ impl<F: FileSystem> LogEngine<F> {
                 return Err(invalid(start, format!("log holds [{first}, {last}]")));
             }
             Some((first, last)) => (start <= last).then_some(first),
-            None => match self.purged_to(group)? {
-                Some(purged) if start <= purged => {
-                    return Err(invalid(start, format!("entries up to {purged} are purged")));
-                }
-                _ => None,
-            },
+            // An empty log may restart anywhere: openraft itself appends below the purge point
+            // after it purged a log whose entries all lay behind the state machine (its storage
+            // suite checks exactly that).
+            None => None,
         };
         let messages: Vec<_> = entries
             .iter()

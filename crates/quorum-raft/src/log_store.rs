@@ -1,0 +1,291 @@
+//! [`LogStore`]: openraft's `RaftLogStorage` over `quorum-storage`'s multi-group log engine.
+//!
+//! `append` writes entries to the engine without fsync and hands the flush callback to a
+//! dedicated sync thread. That thread takes every callback queued since its last fsync, issues
+//! one `sync()` and completes them all: group commit, so the fsync rate stays flat while the
+//! write rate grows. A write is acknowledged to a client only after openraft sees it flushed on
+//! a majority, so the engine never needs to fsync per entry.
+
+use std::fmt::Debug;
+use std::ops::{Bound, RangeBounds};
+use std::sync::mpsc;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
+use openraft::{Entry, LogId as RaftLogId, OptionalSend, StorageError, StorageIOError, Vote};
+use quorum_storage::{GroupId, LogEngine};
+use quorum_types::NodeId;
+
+use crate::TypeConfig;
+
+const META_VOTE: &[u8] = b"vote";
+const META_COMMITTED: &[u8] = b"committed";
+const META_PURGED: &[u8] = b"purged";
+
+/// The Raft log of one group, stored in the node's shared [`LogEngine`].
+#[derive(Clone)]
+pub struct LogStore {
+    engine: Arc<LogEngine>,
+    group: GroupId,
+    flushes: mpsc::Sender<LogFlushed<TypeConfig>>,
+}
+
+impl LogStore {
+    /// Opens the log of `group` and starts its sync thread.
+    pub fn new(engine: Arc<LogEngine>, group: GroupId) -> Self {
+        let (flushes, pending) = mpsc::channel::<LogFlushed<TypeConfig>>();
+        let sync_engine = engine.clone();
+        std::thread::Builder::new()
+            .name(format!("log-sync-{group}"))
+            .spawn(move || sync_loop(&sync_engine, &pending))
+            .expect("spawning the log sync thread");
+        LogStore {
+            engine,
+            group,
+            flushes,
+        }
+    }
+
+    /// Fails if the log lost entries that were committed before the last shutdown or crash.
+    ///
+    /// A torn tail (entries appended but never committed) is normal after `kill -9` and the
+    /// engine truncates it. But if recovery had to cut entries at or below the recorded commit
+    /// index, committed data in the middle of the log was corrupted: starting would silently
+    /// forget acknowledged writes, so the node refuses to start and says why.
+    pub fn verify_committed_entries_present(&self) -> Result<(), LogIntegrityError> {
+        let committed: Option<RaftLogId<NodeId>> = self
+            .read_meta::<Option<RaftLogId<NodeId>>>(META_COMMITTED)
+            .map_err(|e| LogIntegrityError::Unreadable(e.to_string()))?
+            .flatten();
+        let purged: Option<RaftLogId<NodeId>> = self
+            .read_meta(META_PURGED)
+            .map_err(|e| LogIntegrityError::Unreadable(e.to_string()))?;
+        let Some(committed) = committed else {
+            return Ok(());
+        };
+        let last_present = self
+            .engine
+            .last_index(self.group)
+            .unwrap_or(0)
+            .max(purged.map_or(0, |p| p.index));
+        if last_present < committed.index {
+            return Err(LogIntegrityError::CommittedEntriesMissing {
+                group: self.group,
+                committed: committed.index,
+                last_present,
+            });
+        }
+        Ok(())
+    }
+
+    fn read_meta<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<T>, StorageIOError<NodeId>> {
+        let Some(bytes) = self
+            .engine
+            .get_meta(self.group, key)
+            .map_err(|e| StorageIOError::read(&e))?
+        else {
+            return Ok(None);
+        };
+        bincode::deserialize(&bytes)
+            .map(Some)
+            .map_err(|e| StorageIOError::read(&e))
+    }
+
+    fn write_meta<T: serde::Serialize>(
+        &self,
+        key: &[u8],
+        value: &T,
+        sync: bool,
+    ) -> Result<(), std::io::Error> {
+        let bytes = bincode::serialize(value).map_err(std::io::Error::other)?;
+        self.engine
+            .put_meta(self.group, key, &bytes, sync)
+            .map_err(std::io::Error::other)
+    }
+}
+
+/// The log on disk does not hold what it must.
+#[derive(Debug, thiserror::Error)]
+pub enum LogIntegrityError {
+    /// Metadata could not be read or decoded.
+    #[error("Raft log metadata is unreadable: {0}")]
+    Unreadable(String),
+    /// Recovery cut committed entries: the log is corrupt in the middle, not just at the tail.
+    #[error(
+        "Raft log of group {group} is corrupt: entries up to index {committed} were committed, \
+         but only entries up to {last_present} survived recovery. Refusing to start with lost \
+         committed data; restore this node's data directory or wipe it and re-add the node."
+    )]
+    CommittedEntriesMissing {
+        /// The Raft group.
+        group: GroupId,
+        /// The recorded commit index.
+        committed: u64,
+        /// The last index present after recovery.
+        last_present: u64,
+    },
+}
+
+/// Completes flush callbacks in batches: one fsync for everything appended before it.
+fn sync_loop(engine: &LogEngine, pending: &mpsc::Receiver<LogFlushed<TypeConfig>>) {
+    let mut batch = Vec::new();
+    while let Ok(first) = pending.recv() {
+        batch.push(first);
+        while let Ok(more) = pending.try_recv() {
+            batch.push(more);
+        }
+        let result = engine.sync().map_err(std::io::Error::other);
+        for callback in batch.drain(..) {
+            let result = match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+            };
+            callback.log_io_completed(result);
+        }
+    }
+}
+
+fn decode_entry(index: u64, bytes: &[u8]) -> Result<Entry<TypeConfig>, StorageError<NodeId>> {
+    bincode::deserialize(bytes).map_err(|e| StorageIOError::read_log_at_index(index, &e).into())
+}
+
+fn bounds(range: &impl RangeBounds<u64>) -> (u64, u64) {
+    let start = match range.start_bound() {
+        Bound::Included(&s) => s,
+        Bound::Excluded(&s) => s + 1,
+        Bound::Unbounded => 0,
+    };
+    let end = match range.end_bound() {
+        Bound::Included(&e) => e + 1,
+        Bound::Excluded(&e) => e,
+        Bound::Unbounded => u64::MAX,
+    };
+    (start, end)
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry<TypeConfig>>, StorageError<NodeId>> {
+        let (start, end) = bounds(&range);
+        let first = self.engine.first_index(self.group);
+        let last = self.engine.last_index(self.group);
+        let (Some(first), Some(last)) = (first, last) else {
+            return Ok(Vec::new());
+        };
+        let start = start.max(first);
+        let end = end.min(last.saturating_add(1));
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let raw = self
+            .engine
+            .entries(self.group, start, end)
+            .map_err(|e| StorageIOError::read_logs(&e))?;
+        raw.iter()
+            .map(|(index, bytes)| decode_entry(*index, bytes))
+            .collect()
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = LogStore;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError<NodeId>> {
+        let last_purged_log_id: Option<RaftLogId<NodeId>> = self.read_meta(META_PURGED)?;
+        let last_log_id = match self.engine.last_index(self.group) {
+            Some(last) => {
+                let raw = self
+                    .engine
+                    .entries(self.group, last, last + 1)
+                    .map_err(|e| StorageIOError::read_logs(&e))?;
+                match raw.first() {
+                    Some((index, bytes)) => Some(decode_entry(*index, bytes)?.log_id),
+                    None => last_purged_log_id,
+                }
+            }
+            None => last_purged_log_id,
+        };
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote<NodeId>) -> Result<(), StorageError<NodeId>> {
+        // Synced before returning: a vote must never be forgotten after it was acted on.
+        self.write_meta(META_VOTE, vote, true)
+            .map_err(|e| StorageIOError::write_vote(&e).into())
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote<NodeId>>, StorageError<NodeId>> {
+        Ok(self.read_meta(META_VOTE)?)
+    }
+
+    async fn save_committed(
+        &mut self,
+        committed: Option<RaftLogId<NodeId>>,
+    ) -> Result<(), StorageError<NodeId>> {
+        // Not synced: it rides along with the next fsync. It lets recovery tell a torn tail
+        // (entries past the commit point) from lost committed data.
+        self.write_meta(META_COMMITTED, &committed, false)
+            .map_err(|e| StorageIOError::write(&e).into())
+    }
+
+    async fn read_committed(&mut self) -> Result<Option<RaftLogId<NodeId>>, StorageError<NodeId>> {
+        Ok(self
+            .read_meta::<Option<RaftLogId<NodeId>>>(META_COMMITTED)?
+            .flatten())
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError<NodeId>>
+    where
+        I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let mut encoded: Vec<(u64, Bytes)> = Vec::new();
+        for entry in entries {
+            let bytes = bincode::serialize(&entry)
+                .map_err(|e| StorageIOError::write_log_entry(entry.log_id, &e))?;
+            encoded.push((entry.log_id.index, Bytes::from(bytes)));
+        }
+        if !encoded.is_empty() {
+            self.engine
+                .append(self.group, &encoded)
+                .map_err(|e| StorageIOError::write_logs(&e))?;
+        }
+        // The sync thread lives as long as the engine; a send error means shutdown.
+        self.flushes
+            .send(callback)
+            .map_err(|e| StorageIOError::write_logs(&std::io::Error::other(e.to_string())))?;
+        Ok(())
+    }
+
+    async fn truncate(&mut self, log_id: RaftLogId<NodeId>) -> Result<(), StorageError<NodeId>> {
+        self.engine
+            .truncate_from(self.group, log_id.index)
+            .map_err(|e| StorageIOError::write_logs(&e).into())
+    }
+
+    async fn purge(&mut self, log_id: RaftLogId<NodeId>) -> Result<(), StorageError<NodeId>> {
+        // Record the purge point first, so a crash in between leaves a consistent state.
+        self.write_meta(META_PURGED, &log_id, true)
+            .map_err(|e| StorageIOError::write_logs(&e))?;
+        self.engine
+            .purge_to(self.group, log_id.index)
+            .map_err(|e| StorageIOError::write_logs(&e).into())
+    }
+}

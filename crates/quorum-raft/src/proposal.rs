@@ -1,0 +1,41 @@
+//! What one Raft log entry carries: a [`Proposal`] of client commands, stamped by the leader.
+
+use bytes::Bytes;
+use quorum_resp::Frame;
+use serde::{Deserialize, Serialize};
+
+/// One operation inside a proposal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    /// A client write command: name and arguments exactly as the client sent them (already
+    /// validated on the node that received it).
+    Command(Vec<Bytes>),
+    /// Active expiry decided by the leader: delete each key whose deadline has passed at the
+    /// proposal's time (a key whose TTL was extended meanwhile survives).
+    Expire(Vec<Bytes>),
+}
+
+/// A batch of operations from one proposer (one node incarnation), applied atomically and in
+/// order. `(proposer, seq)` identifies it so that a retried proposal applies at most once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    /// Random id of the proposing node's incarnation, chosen at start-up.
+    pub proposer: u64,
+    /// The proposer's sequence number for this batch; retries reuse it.
+    pub seq: u64,
+    /// Every seq below this one has been resolved by the proposer, so the state machine may
+    /// forget their cached replies (Raft thesis §6.3).
+    pub floor: u64,
+    /// Wall-clock time in Unix milliseconds, stamped by the leader right before proposing.
+    /// Replicas never read their own clock during apply.
+    pub time_ms: u64,
+    /// The operations, applied in order.
+    pub ops: Vec<Op>,
+}
+
+/// The replies of one applied proposal, one frame per operation.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ProposalReply {
+    /// One reply per [`Op`], in order.
+    pub frames: Vec<Frame>,
+}

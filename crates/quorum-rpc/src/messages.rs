@@ -1,0 +1,52 @@
+//! Application messages between nodes (besides openraft's own), serialized with bincode into
+//! the `Payload` envelope.
+
+use quorum_raft::{Proposal, ProposalReply};
+use quorum_types::NodeId;
+use serde::{Deserialize, Serialize};
+
+/// Why a peer could not serve a forwarded request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum PeerError {
+    /// The peer is not the leader; `leader` is who it believes leads, if anyone.
+    #[error("not the leader (leader is {leader:?})")]
+    NotLeader {
+        /// The leader as the peer knows it.
+        leader: Option<NodeId>,
+    },
+    /// The peer could not complete the request (no quorum, shutting down, timeout...).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// The request was refused (bad membership change...).
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// A proposal forwarded to the leader; the leader stamps `time_ms` before proposing.
+pub type ForwardRequest = Proposal;
+
+/// The outcome of a forwarded proposal: the log index it was committed at and its replies.
+pub type ForwardResult = Result<(u64, ProposalReply), PeerError>;
+
+/// The outcome of a read-index request: the log index a linearizable read must wait for.
+pub type ReadIndexResult = Result<u64, PeerError>;
+
+/// A membership change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdminRequest {
+    /// Add `id` as a learner, wait until it caught up, then make it a voter.
+    AddNode {
+        /// The new node's id.
+        id: NodeId,
+        /// Its peer (gRPC) address.
+        addr: String,
+    },
+    /// Remove `id` from the voters and learners.
+    RemoveNode {
+        /// The node to remove.
+        id: NodeId,
+    },
+}
+
+/// The outcome of a membership change: a human-readable summary of the new membership.
+pub type AdminResult = Result<String, PeerError>;

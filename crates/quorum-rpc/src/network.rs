@@ -1,0 +1,235 @@
+//! The client side: openraft's `RaftNetworkFactory`/`RaftNetwork` over tonic, and a
+//! [`PeerClient`] for quorum's own calls (forward, read index, admin).
+
+use std::time::Duration;
+
+use openraft::error::{
+    InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Unreachable,
+};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use quorum_raft::{openraft, Node, TypeConfig};
+use quorum_types::NodeId;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::messages::{AdminRequest, AdminResult, ForwardRequest, ForwardResult, ReadIndexResult};
+use crate::proto::peer_client::PeerClient as GrpcClient;
+use crate::proto::Payload;
+
+/// How long establishing a connection to a peer may take.
+const CONNECT_TIMEOUT_MS: u64 = 1_000;
+
+/// Builds a lazily-connecting channel to a peer's gRPC address. The one place that decides how
+/// nodes reach each other (a simulated network replaces this).
+pub fn connect(addr: &str) -> Result<Channel, tonic::transport::Error> {
+    Ok(Endpoint::from_shared(format!("http://{addr}"))?
+        .connect_timeout(Duration::from_millis(CONNECT_TIMEOUT_MS))
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(10))
+        .keep_alive_timeout(Duration::from_secs(5))
+        .connect_lazy())
+}
+
+/// A call failed before a reply arrived (connection refused, timeout, undecodable bytes).
+#[derive(Debug, thiserror::Error)]
+#[error("peer {addr}: {reason}")]
+pub struct CallError {
+    addr: String,
+    reason: String,
+}
+
+/// A client for one peer.
+#[derive(Clone)]
+pub struct PeerClient {
+    addr: String,
+    grpc: GrpcClient<Channel>,
+}
+
+macro_rules! call {
+    ($self:ident, $method:ident, $req:expr, $timeout:expr) => {{
+        let data = bincode::serialize($req).map_err(|e| $self.error(e))?;
+        let mut request = tonic::Request::new(Payload { data });
+        request.set_timeout($timeout);
+        let reply = $self
+            .grpc
+            .clone()
+            .$method(request)
+            .await
+            .map_err(|status| $self.error(status.message()))?;
+        bincode::deserialize(&reply.into_inner().data).map_err(|e| $self.error(e))
+    }};
+}
+
+impl PeerClient {
+    /// A client for the peer at `addr` (connects on first use).
+    pub fn new(addr: &str) -> Result<Self, CallError> {
+        let channel = connect(addr).map_err(|e| CallError {
+            addr: addr.to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(PeerClient {
+            addr: addr.to_string(),
+            grpc: GrpcClient::new(channel)
+                .max_decoding_message_size(crate::PEER_MESSAGE_BYTES_MAX)
+                .max_encoding_message_size(crate::PEER_MESSAGE_BYTES_MAX),
+        })
+    }
+
+    fn error(&self, reason: impl std::fmt::Display) -> CallError {
+        CallError {
+            addr: self.addr.clone(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// Forwards a proposal to this peer (which should be the leader).
+    pub async fn forward(
+        &self,
+        request: &ForwardRequest,
+        timeout: Duration,
+    ) -> Result<ForwardResult, CallError> {
+        call!(self, forward, request, timeout)
+    }
+
+    /// Asks this peer (which should be the leader) for a linearizable read index.
+    pub async fn read_index(&self, timeout: Duration) -> Result<ReadIndexResult, CallError> {
+        call!(self, read_index, &(), timeout)
+    }
+
+    /// Sends a membership change to this peer (which should be the leader).
+    pub async fn admin(
+        &self,
+        request: &AdminRequest,
+        timeout: Duration,
+    ) -> Result<AdminResult, CallError> {
+        call!(self, admin, request, timeout)
+    }
+
+    async fn raft_call<Req, Resp, E>(
+        &self,
+        kind: RaftCall,
+        request: &Req,
+        timeout: Duration,
+    ) -> Result<Resp, RPCError<NodeId, Node, E>>
+    where
+        Req: Serialize,
+        Resp: DeserializeOwned,
+        E: std::error::Error + DeserializeOwned,
+    {
+        let unreachable = |e: &dyn std::fmt::Display| {
+            RPCError::Unreachable(Unreachable::new(&std::io::Error::other(format!(
+                "peer {}: {e}",
+                self.addr
+            ))))
+        };
+        let data =
+            bincode::serialize(request).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let mut req = tonic::Request::new(Payload { data });
+        req.set_timeout(timeout);
+        let mut grpc = self.grpc.clone();
+        let reply = match kind {
+            RaftCall::AppendEntries => grpc.append_entries(req).await,
+            RaftCall::Vote => grpc.vote(req).await,
+            RaftCall::InstallSnapshot => grpc.install_snapshot(req).await,
+        };
+        let reply = reply.map_err(|status| unreachable(&status.message()))?;
+        let result: Result<Resp, E> = bincode::deserialize(&reply.into_inner().data)
+            .map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        result.map_err(|e| RPCError::RemoteError(RemoteError::new(0, e)))
+    }
+}
+
+#[derive(Clone, Copy)]
+enum RaftCall {
+    AppendEntries,
+    Vote,
+    InstallSnapshot,
+}
+
+/// openraft's network factory: one [`PeerNetwork`] connection per target node.
+#[derive(Clone, Default)]
+pub struct PeerNetwork;
+
+/// openraft's connection to one target.
+pub struct PeerConnection {
+    target: NodeId,
+    client: Result<PeerClient, String>,
+}
+
+impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
+    type Network = PeerConnection;
+
+    async fn new_client(&mut self, target: NodeId, node: &Node) -> Self::Network {
+        PeerConnection {
+            target,
+            client: PeerClient::new(&node.addr).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+impl PeerConnection {
+    fn client<E: std::error::Error>(&self) -> Result<&PeerClient, RPCError<NodeId, Node, E>> {
+        self.client.as_ref().map_err(|e| {
+            RPCError::Unreachable(Unreachable::new(&std::io::Error::other(format!(
+                "node {}: {e}",
+                self.target
+            ))))
+        })
+    }
+}
+
+fn remote<E: std::error::Error>(
+    target: NodeId,
+    e: RPCError<NodeId, Node, E>,
+) -> RPCError<NodeId, Node, E> {
+    match e {
+        RPCError::RemoteError(r) => RPCError::RemoteError(RemoteError::new(target, r.source)),
+        other => other,
+    }
+}
+
+impl RaftNetwork<TypeConfig> for PeerConnection {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
+        let client = self.client()?;
+        client
+            .raft_call(RaftCall::AppendEntries, &rpc, option.hard_ttl())
+            .await
+            .map_err(|e| remote(self.target, e))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<
+        InstallSnapshotResponse<NodeId>,
+        RPCError<NodeId, Node, RaftError<NodeId, InstallSnapshotError>>,
+    > {
+        let client = self.client()?;
+        client
+            .raft_call(RaftCall::InstallSnapshot, &rpc, option.hard_ttl())
+            .await
+            .map_err(|e| remote(self.target, e))
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
+        let client = self.client()?;
+        client
+            .raft_call(RaftCall::Vote, &rpc, option.hard_ttl())
+            .await
+            .map_err(|e| remote(self.target, e))
+    }
+}

@@ -1,0 +1,94 @@
+//! The server side of the `Peer` service: Raft RPCs go straight into openraft; quorum's own
+//! calls go to a [`PeerHandler`] the server implements.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use quorum_raft::Raft;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tonic::{Request, Response, Status};
+
+use crate::messages::{AdminRequest, AdminResult, ForwardRequest, ForwardResult, ReadIndexResult};
+use crate::proto::peer_server::{Peer, PeerServer};
+use crate::proto::Payload;
+
+/// What a node does with quorum's own peer calls.
+pub trait PeerHandler: Send + Sync + 'static {
+    /// Proposes a forwarded proposal if this node leads.
+    fn forward(&self, request: ForwardRequest) -> impl Future<Output = ForwardResult> + Send;
+    /// Confirms leadership and returns the read index if this node leads.
+    fn read_index(&self) -> impl Future<Output = ReadIndexResult> + Send;
+    /// Applies a membership change if this node leads.
+    fn admin(&self, request: AdminRequest) -> impl Future<Output = AdminResult> + Send;
+}
+
+struct PeerService<H> {
+    raft: Raft,
+    handler: Arc<H>,
+}
+
+fn decode<T: DeserializeOwned>(request: Request<Payload>) -> Result<T, Status> {
+    bincode::deserialize(&request.into_inner().data)
+        .map_err(|e| Status::invalid_argument(format!("undecodable payload: {e}")))
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Response<Payload>, Status> {
+    bincode::serialize(value)
+        .map(|data| Response::new(Payload { data }))
+        .map_err(|e| Status::internal(format!("unencodable reply: {e}")))
+}
+
+#[tonic::async_trait]
+impl<H: PeerHandler> Peer for PeerService<H> {
+    async fn append_entries(&self, request: Request<Payload>) -> Result<Response<Payload>, Status> {
+        let result = self.raft.append_entries(decode(request)?).await;
+        encode(&result)
+    }
+
+    async fn vote(&self, request: Request<Payload>) -> Result<Response<Payload>, Status> {
+        let result = self.raft.vote(decode(request)?).await;
+        encode(&result)
+    }
+
+    async fn install_snapshot(
+        &self,
+        request: Request<Payload>,
+    ) -> Result<Response<Payload>, Status> {
+        let result = self.raft.install_snapshot(decode(request)?).await;
+        encode(&result)
+    }
+
+    async fn forward(&self, request: Request<Payload>) -> Result<Response<Payload>, Status> {
+        let result = self.handler.forward(decode(request)?).await;
+        encode(&result)
+    }
+
+    async fn read_index(&self, request: Request<Payload>) -> Result<Response<Payload>, Status> {
+        let () = decode(request)?;
+        encode(&self.handler.read_index().await)
+    }
+
+    async fn admin(&self, request: Request<Payload>) -> Result<Response<Payload>, Status> {
+        let result = self.handler.admin(decode(request)?).await;
+        encode(&result)
+    }
+}
+
+/// Serves the `Peer` service on `addr` until `shutdown` resolves.
+pub async fn serve<H: PeerHandler>(
+    addr: SocketAddr,
+    raft: Raft,
+    handler: Arc<H>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    let service = PeerServer::new(PeerService { raft, handler })
+        .max_decoding_message_size(crate::PEER_MESSAGE_BYTES_MAX)
+        .max_encoding_message_size(crate::PEER_MESSAGE_BYTES_MAX);
+    tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_service(service)
+        .serve_with_shutdown(addr, shutdown)
+        .await
+}

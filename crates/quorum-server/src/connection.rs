@@ -1,0 +1,118 @@
+//! One client connection: read bytes, decode requests, execute them in order, write replies.
+//!
+//! All requests decoded from one read are executed as a pipeline (writes batched into the
+//! proposer together, one read barrier for the reads among them) and their replies written with
+//! one `write_all`. A protocol error gets one error reply (after the replies of the requests
+//! before it) and closes the connection, as in Redis. Limits: query buffer, output buffer.
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use quorum_resp::{encode, Frame, RequestDecoder};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::clients::ClientHandle;
+use crate::dispatch::{execute_pipeline, Session};
+use crate::node::{Node, Stats};
+
+/// Size of each socket read.
+const READ_CHUNK_BYTES: usize = 16 * 1024;
+
+/// Serves one accepted connection until the client leaves, misbehaves, is killed, or the
+/// node shuts down.
+pub async fn serve_connection(node: Arc<Node>, mut socket: TcpStream, client: Arc<ClientHandle>) {
+    let _unregister = UnregisterOnDrop {
+        node: node.clone(),
+        id: client.info.lock().id,
+    };
+    let _ = socket.set_nodelay(true);
+    let limits = node.config.limits.clone();
+    let mut decoder = RequestDecoder::new(limits.clone());
+    let mut input = BytesMut::with_capacity(READ_CHUNK_BYTES);
+    let mut output = BytesMut::with_capacity(READ_CHUNK_BYTES);
+    let mut session = Session::new(client.clone());
+
+    loop {
+        // Decode everything that is complete.
+        let mut requests = Vec::new();
+        let mut protocol_error = None;
+        loop {
+            match decoder.decode(&mut input) {
+                Ok(Some(request)) => requests.push(request),
+                Ok(None) => break,
+                Err(e) => {
+                    protocol_error = Some(e);
+                    break;
+                }
+            }
+        }
+
+        if !requests.is_empty() {
+            let frames = execute_pipeline(&node, &mut session, requests).await;
+            for frame in &frames {
+                if frame.is_error() {
+                    Stats::bump(&node.stats.error_replies);
+                }
+                encode(frame, session.protocol, &mut output);
+            }
+            if output.len() > limits.output_buffer_bytes_max {
+                tracing::warn!(
+                    client = session.id(),
+                    bytes = output.len(),
+                    "closing client whose replies exceed output_buffer_bytes_max"
+                );
+                return;
+            }
+        }
+        if let Some(error) = protocol_error {
+            Stats::bump(&node.stats.protocol_errors);
+            tracing::debug!(client = session.id(), %error, "protocol error; closing connection");
+            encode(
+                &Frame::Error(quorum_types::ErrorReply::new(error.to_string())),
+                session.protocol,
+                &mut output,
+            );
+            let _ = socket.write_all(&output).await;
+            return;
+        }
+        if !output.is_empty() {
+            if socket.write_all(&output).await.is_err() {
+                return;
+            }
+            output.clear();
+        }
+        if session.closing {
+            return;
+        }
+        if input.len() > limits.query_buffer_bytes_max {
+            tracing::warn!(
+                client = session.id(),
+                bytes = input.len(),
+                "closing client that reached query_buffer_bytes_max"
+            );
+            return;
+        }
+
+        input.reserve(READ_CHUNK_BYTES);
+        tokio::select! {
+            read = socket.read_buf(&mut input) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            },
+            () = client.kill.notified() => return,
+        }
+    }
+}
+
+/// Removes the client from the registry however the connection ends.
+struct UnregisterOnDrop {
+    node: Arc<Node>,
+    id: u64,
+}
+
+impl Drop for UnregisterOnDrop {
+    fn drop(&mut self) {
+        self.node.clients.unregister(self.id);
+    }
+}

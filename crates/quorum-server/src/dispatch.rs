@@ -1,0 +1,173 @@
+//! Dispatch: classify each request and send it down the right path.
+//!
+//! - server/connection commands (PING, HELLO, CLIENT, INFO, ...) run here, on this node;
+//! - writes are validated here, then proposed (batched) through the [`Proposer`];
+//! - reads wait for the read barrier (unless the connection is READONLY), then run against the
+//!   local state machine.
+//!
+//! Requests of one pipeline execute in order: a read waits for the writes before it, so a
+//! connection always reads its own writes, also on a follower.
+//!
+//! [`Proposer`]: crate::proposer::Proposer
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use quorum_commands::{Kind, ReadContext};
+use quorum_raft::Op;
+use quorum_resp::{Frame, Protocol, Request};
+use tokio::sync::oneshot;
+
+use crate::clients::ClientHandle;
+use crate::node::{Node, Stats};
+use crate::proposer::WriteOutcome;
+use crate::server_commands;
+
+/// Per-connection state.
+pub struct Session {
+    /// Registry entry (CLIENT LIST, KILL).
+    pub client: Arc<ClientHandle>,
+    /// RESP2 or RESP3, chosen by HELLO.
+    pub protocol: Protocol,
+    /// READONLY: serve reads from local state without a read barrier.
+    pub readonly: bool,
+    /// Log index of this connection's last acknowledged write (WAIT, read-your-writes).
+    pub last_write_index: u64,
+    /// Set by QUIT: close after replying.
+    pub closing: bool,
+}
+
+impl Session {
+    /// A fresh session for a new connection.
+    pub fn new(client: Arc<ClientHandle>) -> Self {
+        Session {
+            client,
+            protocol: Protocol::Resp2,
+            readonly: false,
+            last_write_index: 0,
+            closing: false,
+        }
+    }
+
+    /// CLIENT ID.
+    pub fn id(&self) -> u64 {
+        self.client.info.lock().id
+    }
+}
+
+enum Slot {
+    Ready(Frame),
+    Pending(oneshot::Receiver<WriteOutcome>),
+}
+
+/// Executes one pipeline of requests in order and returns one reply per request.
+pub async fn execute_pipeline(
+    node: &Node,
+    session: &mut Session,
+    requests: Vec<Request>,
+) -> Vec<Frame> {
+    let mut slots: Vec<Slot> = Vec::with_capacity(requests.len());
+    // A read index obtained for this pipeline covers every read in it: they all arrived before
+    // the barrier was requested.
+    let mut read_index: Option<u64> = None;
+    if let Some(last) = requests.last() {
+        let mut info = session.client.info.lock();
+        info.last_active = Instant::now();
+        info.last_command = String::from_utf8_lossy(&last[0]).to_ascii_lowercase();
+    }
+
+    for args in requests {
+        Stats::bump(&node.stats.commands_processed);
+        let spec = match quorum_commands::validate(&args) {
+            Ok(spec) => spec,
+            Err(e) => {
+                slots.push(Slot::Ready(Frame::Error(e)));
+                continue;
+            }
+        };
+        match spec.kind {
+            Kind::Write => {
+                if let Err(e) = quorum_commands::precheck_write(&args) {
+                    slots.push(Slot::Ready(Frame::Error(e)));
+                    continue;
+                }
+                Stats::bump(&node.stats.writes_proposed);
+                let outcome = node.proposer.submit(Op::Command(args)).await;
+                slots.push(Slot::Pending(outcome));
+            }
+            Kind::Read => {
+                resolve_pending(session, &mut slots).await;
+                let frame = match read(node, session, &mut read_index, &args).await {
+                    Ok(frame) => frame,
+                    Err(e) => Frame::Error(e),
+                };
+                slots.push(Slot::Ready(frame));
+            }
+            Kind::Server => {
+                resolve_pending(session, &mut slots).await;
+                let frame = server_commands::execute(node, session, &args).await;
+                slots.push(Slot::Ready(frame));
+                if session.closing {
+                    break;
+                }
+            }
+        }
+    }
+    resolve_pending(session, &mut slots).await;
+    slots
+        .into_iter()
+        .map(|slot| match slot {
+            Slot::Ready(frame) => frame,
+            Slot::Pending(_) => unreachable!("all pending writes were resolved"),
+        })
+        .collect()
+}
+
+/// Waits for every queued write's outcome, in order.
+async fn resolve_pending(session: &mut Session, slots: &mut [Slot]) {
+    for slot in slots.iter_mut() {
+        if let Slot::Pending(rx) = slot {
+            let outcome = rx.await.unwrap_or_else(|_| WriteOutcome {
+                frame: Frame::Error(quorum_types::ErrorReply::from_static(
+                    "ERR server is shutting down",
+                )),
+                log_index: 0,
+            });
+            session.last_write_index = session.last_write_index.max(outcome.log_index);
+            *slot = Slot::Ready(outcome.frame);
+        }
+    }
+}
+
+async fn read(
+    node: &Node,
+    session: &Session,
+    read_index: &mut Option<u64>,
+    args: &[Bytes],
+) -> Result<Frame, quorum_types::ErrorReply> {
+    let mut must_apply = session.last_write_index;
+    if session.readonly {
+        Stats::bump(&node.stats.reads_local);
+    } else {
+        Stats::bump(&node.stats.reads_linearizable);
+        let index = match *read_index {
+            Some(index) => index,
+            None => {
+                let index = node.barrier.wait().await?;
+                *read_index = Some(index);
+                index
+            }
+        };
+        must_apply = must_apply.max(index);
+    }
+    node.cluster
+        .wait_applied(must_apply, node.request_timeout())
+        .await?;
+    let ctx = ReadContext {
+        now_ms: node.read_now_ms(),
+        random_seed: node.seams.entropy.next_u64(),
+    };
+    let state = node.state.read();
+    Ok(quorum_commands::execute_read(&state.keyspace, args, &ctx))
+}

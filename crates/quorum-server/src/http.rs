@@ -1,0 +1,157 @@
+//! The HTTP port: `/healthz`, `/readyz`, and the admin API (`/admin/status`,
+//! `/admin/add-node`, `/admin/remove-node`). Metrics come later.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use quorum_rpc::messages::{AdminRequest, PeerError};
+use serde::{Deserialize, Serialize};
+
+use crate::membership;
+use crate::node::Node;
+
+/// `POST /admin/add-node` body.
+#[derive(Debug, Deserialize)]
+pub struct AddNode {
+    id: u64,
+    addr: String,
+}
+
+/// `POST /admin/remove-node` body.
+#[derive(Debug, Deserialize)]
+pub struct RemoveNode {
+    id: u64,
+}
+
+/// One member in `/admin/status`.
+#[derive(Debug, Serialize)]
+pub struct Member {
+    id: u64,
+    addr: String,
+    voter: bool,
+}
+
+/// `/admin/status` reply.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    id: u64,
+    leader_id: Option<u64>,
+    term: u64,
+    commit_index: u64,
+    applied_index: u64,
+    last_log_index: u64,
+    snapshot_index: u64,
+    role: &'static str,
+    members: Vec<Member>,
+}
+
+/// Serves HTTP on an already-bound listener until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    node: Arc<Node>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/admin/status", get(status))
+        .route("/admin/add-node", post(add_node))
+        .route("/admin/remove-node", post(remove_node))
+        .with_state(node);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn readyz(State(node): State<Arc<Node>>) -> Response {
+    match node.cluster.leader() {
+        Some(leader) => {
+            (StatusCode::OK, format!("ready: leader is node {leader}\n")).into_response()
+        }
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: no leader known\n",
+        )
+            .into_response(),
+    }
+}
+
+async fn status(State(node): State<Arc<Node>>) -> Json<Status> {
+    let committed = node
+        .cluster
+        .raft
+        .with_raft_state(|s| s.committed.map_or(0, |id| id.index))
+        .await
+        .unwrap_or(0);
+    let m = node.cluster.metrics();
+    let membership = m.membership_config.membership();
+    let members = membership
+        .nodes()
+        .map(|(id, n)| Member {
+            id: *id,
+            addr: n.addr.clone(),
+            voter: membership.voter_ids().any(|v| v == *id),
+        })
+        .collect();
+    let role = match m.state {
+        quorum_raft::openraft::ServerState::Leader => "leader",
+        quorum_raft::openraft::ServerState::Follower => "follower",
+        quorum_raft::openraft::ServerState::Learner => "learner",
+        quorum_raft::openraft::ServerState::Candidate => "candidate",
+        quorum_raft::openraft::ServerState::Shutdown => "shutdown",
+    };
+    Json(Status {
+        id: node.cluster.id,
+        leader_id: m.current_leader,
+        term: m.current_term,
+        commit_index: committed,
+        applied_index: m.last_applied.map_or(0, |id| id.index),
+        last_log_index: m.last_log_index.unwrap_or(0),
+        snapshot_index: m.snapshot.map_or(0, |id| id.index),
+        role,
+        members,
+    })
+}
+
+fn admin_reply(result: Result<String, PeerError>) -> Response {
+    match result {
+        Ok(summary) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "ok": true, "membership": summary })),
+        )
+            .into_response(),
+        Err(e) => {
+            let code = match e {
+                PeerError::Refused(_) => StatusCode::BAD_REQUEST,
+                _ => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            (
+                code,
+                Json(serde_json::json!({ "ok": false, "error": e.to_string() })),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn add_node(State(node): State<Arc<Node>>, Json(body): Json<AddNode>) -> Response {
+    admin_reply(
+        membership::change(
+            &node,
+            AdminRequest::AddNode {
+                id: body.id,
+                addr: body.addr,
+            },
+        )
+        .await,
+    )
+}
+
+async fn remove_node(State(node): State<Arc<Node>>, Json(body): Json<RemoveNode>) -> Response {
+    admin_reply(membership::change(&node, AdminRequest::RemoveNode { id: body.id }).await)
+}
