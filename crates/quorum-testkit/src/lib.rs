@@ -1,1 +1,35 @@
-//! quorum-testkit
+//! quorum-testkit: start real `quorum node` processes for integration tests.
+//!
+//! A [`Cluster`] picks free loopback ports, gives every node a temporary data directory,
+//! starts the processes, and waits (polling with deadlines, never fixed sleeps) until they
+//! agree on a leader. Tests then talk to nodes over RESP with the `redis` crate and inflict
+//! faults through [`Node`]: `kill9`, `sigstop`/`sigcont`, `stop`, `wipe_data`, `restart`.
+//!
+//! Dropping the cluster kills every process it started. If the test is panicking, the tail of
+//! every node's log is printed and the temporary directory is kept (its path is printed), so
+//! a failure can be read after the fact. Set `QUORUM_TEST_KEEP=1` to keep it always.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use quorum_testkit::Cluster;
+//!
+//! let mut cluster = Cluster::start(env!("CARGO_BIN_EXE_quorum").as_ref(), 3).unwrap();
+//! let leader = cluster.leader_id().unwrap();
+//! let mut conn = cluster.client(leader).unwrap();
+//! let _: () = redis::cmd("SET").arg("a").arg(1).query(&mut conn).unwrap();
+//! cluster.node_mut(leader).kill9().unwrap();
+//! let new_leader = cluster.wait_for_leader(Duration::from_secs(5)).unwrap();
+//! assert_ne!(new_leader, leader);
+//! cluster.node_mut(leader).restart().unwrap();
+//! ```
+
+mod cluster;
+pub mod http;
+mod node;
+mod ports;
+mod wait;
+
+pub use cluster::{Cluster, ClusterBuilder};
+pub use node::{Node, NodeAddrs};
+pub use ports::free_addrs;
+pub use wait::poll_until;

@@ -1,1 +1,95 @@
-fn main() {}
+//! The `quorum` binary: one executable for every role.
+//!
+//! - `quorum node` runs one node of a real deployment ([`node_cmd`]).
+//! - `quorum dev` starts a local cluster of `quorum node` child processes ([`dev`]).
+//! - `quorum cluster ...` talks to a node's HTTP admin API ([`cluster_cmd`]).
+//!
+//! This crate only parses, validates and wires; everything a node does lives in
+//! `quorum-server`.
+
+mod cluster_cmd;
+mod config_file;
+mod dev;
+mod http;
+mod logging;
+mod node_cmd;
+mod shutdown;
+
+use std::process::ExitCode;
+
+use clap::{FromArgMatches, Parser, Subcommand};
+
+/// quorum: a distributed, Redis-compatible data store.
+#[derive(Debug, Parser)]
+#[command(name = "quorum", version, propagate_version = true)]
+pub struct Cli {
+    /// Log output format: `text` (readable) or `json` (one object per line).
+    #[arg(
+        long,
+        global = true,
+        env = "QUORUM_LOG_FORMAT",
+        default_value = "text",
+        help_heading = "Logging"
+    )]
+    pub log_format: logging::LogFormat,
+
+    /// Log filter, e.g. `info` or `quorum_server=debug,info`. When not given, `RUST_LOG` is
+    /// used, and `info` when that is unset too.
+    #[arg(
+        long,
+        global = true,
+        env = "QUORUM_LOG_LEVEL",
+        help_heading = "Logging"
+    )]
+    pub log_level: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one node of a cluster.
+    Node(Box<node_cmd::NodeArgs>),
+    /// Start a local cluster of `quorum node` processes for development.
+    Dev(dev::DevArgs),
+    /// Administer a running cluster through a node's HTTP admin API.
+    #[command(subcommand)]
+    Cluster(cluster_cmd::ClusterCommand),
+}
+
+fn main() -> ExitCode {
+    // The optional config file supplies defaults, so it must be read before clap resolves
+    // flags and environment variables over it (precedence: flag > env > file > built-in).
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let command = match config_file::command_with_file_defaults(&args) {
+        Ok(command) => command,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let matches = command.get_matches_from(&args);
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(err) => err.exit(),
+    };
+    let log_level = cli.log_level.clone();
+    let log_format = cli.log_format;
+    let result = match cli.command {
+        Command::Node(args) => node_cmd::run(*args, log_format, log_level.as_deref()),
+        Command::Dev(args) => {
+            logging::init(log_format, log_level.as_deref());
+            dev::run(args, log_format, log_level)
+        }
+        Command::Cluster(cmd) => cluster_cmd::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

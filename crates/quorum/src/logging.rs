@@ -1,0 +1,49 @@
+//! Logging through `tracing-subscriber`: readable text by default, JSON lines on request.
+//!
+//! Logs go to stderr so that command output on stdout (`cluster status`, `--print-config`)
+//! stays machine-readable.
+
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+
+/// How log lines are rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event (colored when stderr is a terminal).
+    Text,
+    /// One JSON object per event, for log shippers.
+    Json,
+}
+
+impl LogFormat {
+    /// The flag value that selects this format.
+    pub fn as_flag(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
+/// Installs the global subscriber. Filter: `level` (from `--log-level`), else `RUST_LOG`,
+/// else `info`.
+pub fn init(format: LogFormat, level: Option<&str>) {
+    let filter = match level {
+        Some(level) => EnvFilter::try_new(level).unwrap_or_else(|err| {
+            eprintln!("warning: ignoring invalid --log-level `{level}`: {err}");
+            EnvFilter::new("info")
+        }),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // `try_init` because tests or a second call must not panic over an installed subscriber.
+    let _ = match format {
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        LogFormat::Json => builder.json().with_ansi(false).try_init(),
+    };
+}
