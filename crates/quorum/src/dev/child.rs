@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -54,8 +56,11 @@ pub struct SpawnOptions {
     pub initial_cluster: String,
     /// Flags forwarded to every node (`--log-format`, `--log-level`, anything after `--`).
     pub extra_args: Vec<String>,
-    /// Copy every output line to stdout, not only warnings and errors.
+    /// Copy every output line to stdout, not only quorum's own warnings and errors.
     pub verbose: bool,
+    /// Set once the cluster has formed: from then on quorum's warnings and errors are copied
+    /// to stdout. Before that, peers that are not up yet cause expected noise.
+    pub echo_notable: Arc<AtomicBool>,
 }
 
 impl NodeProcess {
@@ -95,10 +100,18 @@ impl NodeProcess {
             .with_context(|| format!("cannot start node {}", layout.id))?;
         let prefix = format!("[node-{}] ", layout.id);
         if let Some(out) = child.stdout.take() {
-            relay(out, log.try_clone().await?, prefix.clone(), options.verbose);
+            let echo = Echo {
+                verbose: options.verbose,
+                notable: options.echo_notable.clone(),
+            };
+            relay(out, log.try_clone().await?, prefix.clone(), echo);
         }
         if let Some(err) = child.stderr.take() {
-            relay(err, log, prefix, options.verbose);
+            let echo = Echo {
+                verbose: options.verbose,
+                notable: options.echo_notable.clone(),
+            };
+            relay(err, log, prefix, echo);
         }
         Ok(NodeProcess {
             layout,
@@ -172,13 +185,32 @@ impl NodeProcess {
     }
 }
 
-/// Copies the child's output line by line to its log file, and warnings, errors (or, when
-/// verbose, everything) to our stdout with a `[node-i]` prefix.
+/// Which output lines [`relay`] copies to stdout.
+struct Echo {
+    verbose: bool,
+    notable: Arc<AtomicBool>,
+}
+
+impl Echo {
+    fn wants(&self, line: &str) -> bool {
+        if self.verbose || line.contains("panicked") {
+            return true;
+        }
+        // openraft logs every failed heartbeat to a dead peer; `quorum dev` reports dead nodes
+        // itself, so repeating those lines would bury everything else.
+        let notable =
+            (line.contains("WARN") || line.contains("ERROR")) && !line.contains("openraft");
+        notable && self.notable.load(Ordering::Relaxed)
+    }
+}
+
+/// Copies the child's output line by line to its log file, and the lines `echo` wants to our
+/// stdout with a `[node-i]` prefix.
 fn relay(
     stream: impl AsyncRead + Unpin + Send + 'static,
     mut log: tokio::fs::File,
     prefix: String,
-    verbose: bool,
+    echo: Echo,
 ) {
     tokio::spawn(async move {
         let mut lines = BufReader::new(stream).lines();
@@ -186,9 +218,7 @@ fn relay(
         while let Ok(Some(line)) = lines.next_line().await {
             let _ = log.write_all(line.as_bytes()).await;
             let _ = log.write_all(b"\n").await;
-            let notable =
-                line.contains("WARN") || line.contains("ERROR") || line.contains("panicked");
-            if verbose || notable {
+            if echo.wants(&line) {
                 println!("{prefix}{line}");
             }
         }

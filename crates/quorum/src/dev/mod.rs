@@ -12,6 +12,8 @@ mod child;
 mod watch;
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -35,7 +37,8 @@ pub struct DevArgs {
     /// How long to wait for the cluster to elect a leader before giving up.
     #[arg(long, env = "QUORUM_DEV_READY_TIMEOUT_MS", default_value_t = 30_000)]
     pub ready_timeout_ms: u64,
-    /// Copy every node log line to stdout (by default only warnings and errors).
+    /// Copy every node log line to stdout (by default only quorum's warnings and errors,
+    /// once the cluster has formed).
     #[arg(long)]
     pub verbose: bool,
     /// Extra `quorum node` flags for every node, after `--` (e.g. `-- --clients-max 100`).
@@ -84,6 +87,7 @@ pub fn run(args: DevArgs, log_format: LogFormat, log_level: Option<String>) -> a
         initial_cluster,
         extra_args,
         verbose: args.verbose,
+        echo_notable: Arc::new(AtomicBool::new(false)),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -107,7 +111,8 @@ pub fn run(args: DevArgs, log_format: LogFormat, log_level: Option<String>) -> a
                 }
             }
         }
-        let result = watch::supervise(&mut nodes, args.ready_timeout_ms).await;
+        let result =
+            watch::supervise(&mut nodes, args.ready_timeout_ms, &options.echo_notable).await;
         watch::stop_all(&mut nodes).await;
         result
     })

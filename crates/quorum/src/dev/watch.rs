@@ -1,6 +1,7 @@
 //! Watching the dev cluster: progress while it forms, a banner once a leader is known,
 //! reports of nodes that die or of leader changes while it runs, and a clean stop.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::bail;
@@ -18,7 +19,11 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Forms the cluster, prints how to connect, then watches until Ctrl-C/SIGTERM.
-pub async fn supervise(nodes: &mut [NodeProcess], ready_timeout_ms: u64) -> anyhow::Result<()> {
+pub async fn supervise(
+    nodes: &mut [NodeProcess],
+    ready_timeout_ms: u64,
+    echo_notable: &AtomicBool,
+) -> anyhow::Result<()> {
     let shutdown = crate::shutdown::signal();
     tokio::pin!(shutdown);
     let started = Instant::now();
@@ -27,6 +32,7 @@ pub async fn supervise(nodes: &mut [NodeProcess], ready_timeout_ms: u64) -> anyh
         formed = form(nodes, Duration::from_millis(ready_timeout_ms)) => formed?,
     };
     print_banner(nodes, formed, started.elapsed());
+    echo_notable.store(true, Ordering::Relaxed);
     tokio::select! {
         _ = &mut shutdown => Ok(()),
         result = watch(nodes, formed.0) => result,
