@@ -85,10 +85,11 @@ pub async fn serve_connection(node: Arc<Node>, mut socket: TcpStream, client: Ar
         if session.closing {
             return;
         }
-        if input.len() > limits.query_buffer_bytes_max {
+        // Arguments of a half-received request have already left `input`: count them too.
+        if input.len() + decoder.held_bytes() > limits.query_buffer_bytes_max {
             tracing::warn!(
                 client = session.id(),
-                bytes = input.len(),
+                bytes = input.len() + decoder.held_bytes(),
                 "closing client that reached query_buffer_bytes_max"
             );
             return;
