@@ -25,7 +25,10 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachineStore, TempDir> for DiskBuil
 
 #[test]
 fn log_store_and_state_machine_pass_openraft_suite() {
-    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("openraft=info").try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("openraft=info")
+        .try_init();
     // The suite builds its own runtime internally.
     Suite::test_all(DiskBuilder).expect("openraft storage suite");
 }
