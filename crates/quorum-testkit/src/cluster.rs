@@ -204,14 +204,16 @@ impl Cluster {
 
     /// The leader, if one is known right now: a node that says it leads, confirmed by a
     /// majority of the voters (so a deposed leader that has not noticed yet is not reported).
-    pub fn leader_id(&mut self) -> Option<u64> {
+    pub fn leader_id(&self) -> Option<u64> {
         self.leader_probe().ok()
     }
 
-    fn leader_probe(&mut self) -> Result<u64, String> {
+    fn leader_probe(&self) -> Result<u64, String> {
         let mut statuses = Vec::new();
-        for node in self.nodes.iter_mut() {
-            if node.is_running() && !node.is_paused() {
+        // A node that exited on its own simply fails to answer; paused nodes are skipped
+        // because they cannot answer within the probe timeout.
+        for node in &self.nodes {
+            if node.pid().is_some() && !node.is_paused() {
                 if let Ok(status) = node.status() {
                     statuses.push(status);
                 }
@@ -246,7 +248,7 @@ impl Cluster {
     }
 
     /// Waits until [`Cluster::leader_id`] knows a leader.
-    pub fn wait_for_leader(&mut self, timeout: Duration) -> anyhow::Result<u64> {
+    pub fn wait_for_leader(&self, timeout: Duration) -> anyhow::Result<u64> {
         poll_until("a leader", timeout, Duration::from_millis(50), || {
             self.leader_probe().map(Some)
         })
