@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 use crate::membership;
 use crate::node::Node;
 
+/// Longest a `/readyz` probe waits for the read barrier.
+const READYZ_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(2_000);
+
 /// `POST /admin/add-node` body.
 #[derive(Debug, Deserialize)]
 pub struct AddNode {
@@ -68,14 +71,28 @@ pub async fn serve(
         .await
 }
 
+/// Ready means this node can serve a linearizable read now: a leader confirmed its leadership
+/// with a quorum and this node has applied up to that leader's commit index. A leader remembered
+/// from before a restart is not enough.
 async fn readyz(State(node): State<Arc<Node>>) -> Response {
-    match node.cluster.leader() {
-        Some(leader) => {
-            (StatusCode::OK, format!("ready: leader is node {leader}\n")).into_response()
+    let limit = node.request_timeout().min(READYZ_TIMEOUT);
+    match tokio::time::timeout(limit, node.barrier.wait()).await {
+        Ok(Ok(index)) => (
+            StatusCode::OK,
+            format!(
+                "ready: leader is node {}, applied through index {index}\n",
+                node.cluster
+                    .leader()
+                    .map_or("?".to_string(), |id| id.to_string())
+            ),
+        )
+            .into_response(),
+        Ok(Err(e)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}\n")).into_response()
         }
-        None => (
+        Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: no leader known\n",
+            "not ready: no quorum confirmed the leader in time\n",
         )
             .into_response(),
     }
