@@ -50,11 +50,11 @@ pub async fn serve_connection(node: Arc<Node>, mut socket: TcpStream, client: Ar
 
         if !requests.is_empty() {
             let frames = execute_pipeline(&node, &mut session, requests).await;
-            for frame in &frames {
+            for (frame, protocol) in &frames {
                 if frame.is_error() {
                     Stats::bump(&node.stats.error_replies);
                 }
-                encode(frame, session.protocol, &mut output);
+                encode(frame, *protocol, &mut output);
             }
             if output.len() > limits.output_buffer_bytes_max {
                 tracing::warn!(

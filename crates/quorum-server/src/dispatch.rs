@@ -61,13 +61,16 @@ enum Slot {
     Pending(oneshot::Receiver<WriteOutcome>),
 }
 
-/// Executes one pipeline of requests in order and returns one reply per request.
+/// Executes one pipeline of requests in order and returns one reply per request, each with the
+/// protocol it must be encoded in: the connection's protocol right after its command ran (a
+/// pipelined HELLO changes the encoding of later replies only, as in Redis).
 pub async fn execute_pipeline(
     node: &Node,
     session: &mut Session,
     requests: Vec<Request>,
-) -> Vec<Frame> {
+) -> Vec<(Frame, Protocol)> {
     let mut slots: Vec<Slot> = Vec::with_capacity(requests.len());
+    let mut protocols: Vec<Protocol> = Vec::with_capacity(requests.len());
     // A read index obtained for this pipeline covers every read in it: they all arrived before
     // the barrier was requested.
     let mut read_index: Option<u64> = None;
@@ -79,6 +82,9 @@ pub async fn execute_pipeline(
 
     for args in requests {
         Stats::bump(&node.stats.commands_processed);
+        if slots.len() > protocols.len() {
+            protocols.push(session.protocol);
+        }
         let spec = match quorum_commands::validate(&args) {
             Ok(spec) => spec,
             Err(e) => {
@@ -114,11 +120,16 @@ pub async fn execute_pipeline(
             }
         }
     }
+    if slots.len() > protocols.len() {
+        protocols.push(session.protocol);
+    }
+    debug_assert_eq!(slots.len(), protocols.len());
     resolve_pending(session, &mut slots).await;
     slots
         .into_iter()
-        .map(|slot| match slot {
-            Slot::Ready(frame) => frame,
+        .zip(protocols)
+        .map(|(slot, protocol)| match slot {
+            Slot::Ready(frame) => (frame, protocol),
             Slot::Pending(_) => unreachable!("all pending writes were resolved"),
         })
         .collect()
