@@ -1,6 +1,7 @@
 //! Failover under a concurrent write load, with real `quorum node` processes:
 //!
-//! * `kill9_leader_under_load`: `kill -9` of the leader while six clients (two per node) write.
+//! * `kill9_leader_under_load`: `kill -9` of the leader while six clients (two per node) write,
+//!   with the default Raft timings (the failover bound is stated for them).
 //!   A new leader accepts writes within 2 s (the longest gap between acknowledged writes on the
 //!   surviving nodes is measured and printed), clients on surviving nodes see at most transient
 //!   errors, every acknowledged SET is on every surviving node, `counter` lies between the
@@ -25,6 +26,8 @@ use quorum_testkit::{poll_until, Cluster};
 const QUORUM: &str = env!("CARGO_BIN_EXE_quorum");
 /// The bound for "a new leader accepts writes".
 const FAILOVER_GAP_MAX: Duration = Duration::from_secs(2);
+/// How long the load runs in each phase of a test (before a fault, after it...).
+const RUN_PHASE: Duration = Duration::from_millis(1500);
 /// Client read timeout: above the server's default request timeout (5 s), so a request the
 /// server gives up on comes back as an error reply rather than a client-side timeout.
 const CLIENT_READ_TIMEOUT: Duration = Duration::from_secs(8);
@@ -88,16 +91,18 @@ impl Load {
         self.acks.load(Ordering::Relaxed)
     }
 
-    /// Waits until `more` further calls are acknowledged (fails after `timeout`).
-    fn wait_acks(&self, more: u64, timeout: Duration) -> anyhow::Result<()> {
+    /// Lets the load run for at least `at_least` and until `more` further calls are
+    /// acknowledged (fails after `timeout`).
+    fn wait_acks(&self, more: u64, at_least: Duration, timeout: Duration) -> anyhow::Result<()> {
         let target = self.acks() + more;
+        let since = Instant::now();
         poll_until(
             &format!("{more} more acknowledged writes"),
             timeout,
             Duration::from_millis(20),
             || {
                 let now = self.acks();
-                if now >= target {
+                if now >= target && since.elapsed() >= at_least {
                     Ok(Some(()))
                 } else {
                     Err(format!("{now} of {target}"))
@@ -379,10 +384,12 @@ fn summarize(logs: &[WriterLog]) {
     }
 }
 
-fn start_cluster() -> Cluster {
+/// `default_timings`: the node's own Raft defaults (heartbeat 100 ms, elections 300-600 ms),
+/// which the "a new leader within 2 s" is about; otherwise the testkit's faster ones.
+fn start_cluster(default_timings: bool) -> Cluster {
     Cluster::builder(Path::new(QUORUM))
         .nodes(3)
-        .fast_raft(true)
+        .fast_raft(!default_timings)
         .start()
         .expect("cluster starts")
 }
@@ -405,7 +412,7 @@ fn start_load(cluster: &Cluster) -> Load {
 #[test]
 fn kill9_leader_under_load() {
     let started = Instant::now();
-    let mut cluster = start_cluster();
+    let mut cluster = start_cluster(true);
     let old_leader = cluster
         .wait_for_leader(Duration::from_secs(10))
         .expect("leader");
@@ -416,7 +423,7 @@ fn kill9_leader_under_load() {
         .collect();
 
     let load = start_load(&cluster);
-    load.wait_acks(300, Duration::from_secs(15))
+    load.wait_acks(300, RUN_PHASE, Duration::from_secs(15))
         .expect("load gets going before the fault");
     let acks_before = load.acks();
 
@@ -431,9 +438,8 @@ fn kill9_leader_under_load() {
     let elected_after = killed_at.elapsed();
     assert_ne!(new_leader, old_leader);
     // Let the survivors write for a while under the new leader.
-    load.wait_acks(300, Duration::from_secs(15))
+    load.wait_acks(300, RUN_PHASE, Duration::from_secs(15))
         .expect("writes continue under the new leader");
-    std::thread::sleep(Duration::from_millis(500));
     let stopped_at = Instant::now();
     let logs = load.finish();
 
@@ -487,7 +493,7 @@ fn kill9_leader_under_load() {
 #[test]
 fn sigstop_leader_under_load() {
     let started = Instant::now();
-    let mut cluster = start_cluster();
+    let mut cluster = start_cluster(false);
     let old_leader = cluster
         .wait_for_leader(Duration::from_secs(10))
         .expect("leader");
@@ -498,7 +504,7 @@ fn sigstop_leader_under_load() {
         .collect();
 
     let load = start_load(&cluster);
-    load.wait_acks(300, Duration::from_secs(15))
+    load.wait_acks(300, RUN_PHASE, Duration::from_secs(15))
         .expect("load gets going before the fault");
 
     let stopped_at = Instant::now();
@@ -540,7 +546,7 @@ fn sigstop_leader_under_load() {
     )
     .expect("old leader steps down");
     let stepped_down_after = resumed_at.elapsed();
-    load.wait_acks(200, Duration::from_secs(15))
+    load.wait_acks(200, RUN_PHASE, Duration::from_secs(15))
         .expect("writes continue after the pause");
     let ended_at = Instant::now();
     let logs = load.finish();

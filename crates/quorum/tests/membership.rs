@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use quorum_testkit::{poll_until, Cluster};
 
 const QUORUM: &str = env!("CARGO_BIN_EXE_quorum");
+/// How long the load runs in each phase of a test (before a fault, after it...).
+const RUN_PHASE: Duration = Duration::from_millis(1500);
 /// Client read timeout: above the server's default request timeout (5 s), so a request the
 /// server gives up on comes back as an error reply rather than a client-side timeout.
 const CLIENT_READ_TIMEOUT: Duration = Duration::from_secs(8);
@@ -103,16 +105,18 @@ impl Load {
         self.acks.load(Ordering::Relaxed)
     }
 
-    /// Waits until `more` further calls are acknowledged (fails after `timeout`).
-    fn wait_acks(&self, more: u64, timeout: Duration) -> anyhow::Result<()> {
+    /// Lets the load run for at least `at_least` and until `more` further calls are
+    /// acknowledged (fails after `timeout`).
+    fn wait_acks(&self, more: u64, at_least: Duration, timeout: Duration) -> anyhow::Result<()> {
         let target = self.acks() + more;
+        let since = Instant::now();
         poll_until(
             &format!("{more} more acknowledged writes"),
             timeout,
             Duration::from_millis(20),
             || {
                 let now = self.acks();
-                if now >= target {
+                if now >= target && since.elapsed() >= at_least {
                     Ok(Some(()))
                 } else {
                     Err(format!("{now} of {target}"))
@@ -463,7 +467,7 @@ fn membership_changes_under_load() {
             load.spawn(id, cluster.node(id).resp_addr());
         }
     }
-    load.wait_acks(200, Duration::from_secs(15))
+    load.wait_acks(200, RUN_PHASE, Duration::from_secs(15))
         .expect("load gets going");
     let mut changes: Vec<Instant> = Vec::new();
 
@@ -490,7 +494,7 @@ fn membership_changes_under_load() {
     for _ in 0..2 {
         load.spawn(added, cluster.node(added).resp_addr());
     }
-    load.wait_acks(200, Duration::from_secs(15))
+    load.wait_acks(200, RUN_PHASE, Duration::from_secs(15))
         .expect("writes continue with four voters");
 
     // Remove a founding follower; its clients go first.
@@ -505,7 +509,7 @@ fn membership_changes_under_load() {
         .node_mut(follower)
         .stop()
         .expect("stop the removed follower");
-    load.wait_acks(200, Duration::from_secs(15))
+    load.wait_acks(200, RUN_PHASE, Duration::from_secs(15))
         .expect("writes continue after removing a follower");
 
     // Remove the leader itself: it commits the change, steps down, the others elect.
@@ -536,7 +540,7 @@ fn membership_changes_under_load() {
         .node_mut(leader)
         .stop()
         .expect("stop the removed leader");
-    load.wait_acks(200, Duration::from_secs(15))
+    load.wait_acks(200, RUN_PHASE, Duration::from_secs(15))
         .expect("writes continue after removing the leader");
     let ended = Instant::now();
     let logs = load.finish();
