@@ -167,8 +167,27 @@ pub async fn run_node_with_seams(
         "node started"
     );
 
+    let mut raft_metrics = raft.metrics();
+    let raft_failed = async move {
+        let failed = raft_metrics
+            .wait_for(|m| m.running_state.is_err())
+            .await
+            .map(|m| format!("{:?}", m.running_state))
+            .unwrap_or_else(|_| "Raft stopped".to_string());
+        failed
+    };
+
     tokio::select! {
         () = shutdown => tracing::info!("shutting down"),
+        reason = raft_failed => {
+            // A node whose Raft core died must not keep answering as if it were healthy
+            // (it would report a stale role and refuse every write): stop, loudly, and let the
+            // supervisor restart it from its data.
+            tracing::error!(%reason, "Raft core stopped; shutting the node down");
+            let _ = stop_tx.send(true);
+            node.clients.kill_all();
+            anyhow::bail!("Raft core stopped: {reason}");
+        }
         _ = &mut peer_server => {
             let _ = raft.shutdown().await;
             anyhow::bail!("the peer gRPC server on {peer_addr} stopped (is the port in use?)");
