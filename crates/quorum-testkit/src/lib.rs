@@ -13,7 +13,9 @@
 //! use std::time::Duration;
 //! use quorum_testkit::Cluster;
 //!
-//! let mut cluster = Cluster::start(env!("CARGO_BIN_EXE_quorum").as_ref(), 3).unwrap();
+//! // In an integration test of the `quorum` crate: `env!("CARGO_BIN_EXE_quorum")`.
+//! let binary = std::path::Path::new("target/debug/quorum");
+//! let mut cluster = Cluster::start(binary, 3).unwrap();
 //! let leader = cluster.leader_id().unwrap();
 //! let mut conn = cluster.client(leader).unwrap();
 //! let _: () = redis::cmd("SET").arg("a").arg(1).query(&mut conn).unwrap();
