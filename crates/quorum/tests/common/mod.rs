@@ -1,6 +1,7 @@
-//! Helpers shared by the replication, protocol and client integration tests: starting a
-//! cluster with test timings, a raw RESP connection that returns replies byte for byte (so
-//! tests can compare Redis's exact texts), and small `redis` crate conveniences.
+//! Helpers shared by the integration tests: starting a cluster with test timings, a raw RESP
+//! connection that returns replies byte for byte (so tests can compare Redis's exact texts),
+//! small `redis` crate conveniences, and (in [`load`]) the write load and acknowledged-write
+//! checks of the failover, durability and membership tests.
 
 // Each test binary compiles this module and uses only part of it.
 #![allow(dead_code)]
@@ -12,6 +13,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use quorum_testkit::{poll_until, Cluster};
+
+pub mod load;
 
 pub const QUORUM: &str = env!("CARGO_BIN_EXE_quorum");
 
