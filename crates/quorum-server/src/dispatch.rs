@@ -175,10 +175,11 @@ async fn read(
     node.cluster
         .wait_applied(must_apply, node.request_timeout())
         .await?;
-    let ctx = ReadContext {
-        now_ms: node.read_now_ms(),
-        random_seed: node.seams.entropy.next_u64(),
-    };
+    let random_seed = node.seams.entropy.next_u64();
     let state = node.state.read();
+    let ctx = ReadContext {
+        now_ms: node.read_now_ms(state.clock_ms),
+        random_seed,
+    };
     Ok(quorum_commands::execute_read(&state.keyspace, args, &ctx))
 }

@@ -68,8 +68,9 @@ impl Node {
     /// The time used to decide whether a key has expired for a read on this node: the later of
     /// the local wall clock and the state machine's (leader-stamped) clock, so a read never sees
     /// a key that a write at the same moment would already treat as expired.
-    pub fn read_now_ms(&self) -> u64 {
-        let sm_clock = self.state.read().clock_ms;
-        self.seams.clock.now_unix_ms().max(sm_clock)
+    /// `sm_clock_ms` is read by the caller under the same state-machine lock it reads data with,
+    /// so one read takes the lock once.
+    pub fn read_now_ms(&self, sm_clock_ms: u64) -> u64 {
+        self.seams.clock.now_unix_ms().max(sm_clock_ms)
     }
 }
