@@ -1,0 +1,164 @@
+//! The history a workload records: one [`Operation`] per client call, with real-time bounds.
+//!
+//! This is the contract between the recorders (`quorum chaos`, `quorum verify`) and the
+//! checkers in this crate. Times are nanoseconds on one monotonic clock shared by every client
+//! of a run (the recorder's `Instant` at start is zero), so "a completed before b was invoked"
+//! is `a.complete_ns < b.invoke_ns`.
+//!
+//! Outcomes follow Jepsen's convention:
+//! - [`Outcome::Ok`]: the server acknowledged; the operation took effect exactly once,
+//!   somewhere between `invoke_ns` and `complete_ns`.
+//! - [`Outcome::Failed`]: the operation certainly did not take effect (refused before it could
+//!   be proposed, e.g. the connection could not be opened, or a reply that guarantees no effect).
+//! - [`Outcome::Unknown`]: no reply (timeout, connection lost after sending) or an error that
+//!   does not rule out an effect. It may take effect at any point after `invoke_ns`, or never.
+//!   Recorders must classify an error as `Failed` only when they are sure.
+
+use serde::{Deserialize, Serialize};
+
+/// Identifies one operation within a history; unique, assigned in invocation order.
+pub type OpId = u64;
+
+/// What the client asked for. Values are strings because every workload writes printable,
+/// unique tokens, which keeps histories readable in reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "f", rename_all = "snake_case")]
+pub enum Call {
+    /// `GET key` (register and list-append reads).
+    Get,
+    /// `SET key value`.
+    Set {
+        /// The value written.
+        value: String,
+    },
+    /// `SET key value GET`: write `value`, return the previous value (a swap, which gives the
+    /// register model a read-modify-write).
+    Swap {
+        /// The value written.
+        value: String,
+    },
+    /// `APPEND key token`: the list-append workload; `token` is unique in the history and ends
+    /// with [`TOKEN_SEPARATOR`] so a read can be split back into tokens.
+    Append {
+        /// The token appended.
+        token: String,
+    },
+    /// `INCR key`.
+    Incr,
+}
+
+/// Tokens of the list-append workload end with this byte, so `GET` splits into the list.
+pub const TOKEN_SEPARATOR: char = ',';
+
+/// What an acknowledged operation returned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "r", rename_all = "snake_case")]
+pub enum Reply {
+    /// A bulk string or nil (`GET`, `SET ... GET`).
+    Value {
+        /// `None` for a nil reply (key absent).
+        value: Option<String>,
+    },
+    /// `+OK` (`SET`).
+    Ok,
+    /// An integer (`APPEND` returns the new length, `INCR` the new value).
+    Int {
+        /// The integer returned.
+        value: i64,
+    },
+}
+
+/// How the operation ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "o", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Acknowledged with this reply.
+    Ok {
+        /// The server's reply.
+        reply: Reply,
+    },
+    /// Certainly not applied.
+    Failed {
+        /// Why (the error reply or the connection error), for the report.
+        error: String,
+    },
+    /// May or may not have been applied, at any time after invocation.
+    Unknown {
+        /// Why the outcome is unknown (timeout, connection reset, an ambiguous error).
+        error: String,
+    },
+}
+
+/// The read consistency the connection asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Consistency {
+    /// Default connections: every operation must be linearizable.
+    #[default]
+    Linearizable,
+    /// Connections that sent `READONLY`: reads may be stale, but each client's reads of a key
+    /// must never go back in time.
+    ReadOnly,
+}
+
+/// One client call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operation {
+    /// Unique id, in invocation order.
+    pub id: OpId,
+    /// The logical client (one operation at a time per client).
+    pub client: u32,
+    /// Index of the endpoint (node) the client sent it to.
+    pub node: u32,
+    /// The key operated on. Each key belongs to exactly one workload.
+    pub key: String,
+    /// What was asked.
+    pub call: Call,
+    /// How the connection reads.
+    #[serde(default)]
+    pub consistency: Consistency,
+    /// When the request was sent, in nanoseconds since the run started.
+    pub invoke_ns: u64,
+    /// When the reply (or the error) arrived; `None` when the client gave up without an
+    /// answer. For `Unknown` outcomes this bound is not used by the checkers.
+    pub complete_ns: Option<u64>,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+impl Operation {
+    /// True when the server acknowledged the operation.
+    pub fn is_ok(&self) -> bool {
+        matches!(self.outcome, Outcome::Ok { .. })
+    }
+
+    /// The reply, when acknowledged.
+    pub fn reply(&self) -> Option<&Reply> {
+        match &self.outcome {
+            Outcome::Ok { reply } => Some(reply),
+            _ => None,
+        }
+    }
+}
+
+/// A fault the harness injected, kept with the history so reports can draw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultEvent {
+    /// The fault class (`kill`, `pause`, `partition`, `clock`, `disk`, `membership`, ...).
+    pub class: String,
+    /// What exactly was done (e.g. "kill -9 node 2 (leader)").
+    pub detail: String,
+    /// When it started, in nanoseconds since the run started.
+    pub start_ns: u64,
+    /// When it was healed; `None` for instantaneous faults or faults never healed.
+    pub end_ns: Option<u64>,
+}
+
+/// Everything recorded in one run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    /// Client operations, sorted by `id` (invocation order).
+    pub ops: Vec<Operation>,
+    /// Injected faults, in start order.
+    pub faults: Vec<FaultEvent>,
+}
