@@ -3,6 +3,8 @@
 //! - `quorum node` runs one node of a real deployment ([`node_cmd`]).
 //! - `quorum dev` starts a local cluster of `quorum node` child processes ([`dev`]).
 //! - `quorum cluster ...` talks to a node's HTTP admin API ([`cluster_cmd`]).
+//! - `quorum bench` drives load and reports latency (`quorum-bench`).
+//! - `quorum chaos` / `quorum verify` check histories under faults (`quorum-chaos`).
 //!
 //! This crate only parses, validates and wires; everything a node does lives in
 //! `quorum-server`.
@@ -57,6 +59,12 @@ pub enum Command {
     /// Administer a running cluster through a node's HTTP admin API.
     #[command(subcommand)]
     Cluster(cluster_cmd::ClusterCommand),
+    /// Drive load at Redis-compatible endpoints (or etcd, NATS) and report latency.
+    Bench(quorum_bench::BenchArgs),
+    /// Start a local cluster, inject faults under a workload, and check the history.
+    Chaos(quorum_chaos::ChaosArgs),
+    /// Run the checked workload against existing endpoints (no faults).
+    Verify(quorum_chaos::VerifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -84,12 +92,33 @@ fn main() -> ExitCode {
             dev::run(args, log_format, log_level)
         }
         Command::Cluster(cmd) => cluster_cmd::run(cmd),
+        Command::Bench(args) => return exit_code(quorum_bench::run(args)),
+        Command::Chaos(args) => {
+            logging::init(log_format, log_level.as_deref());
+            return exit_code(quorum_chaos::run_chaos(args));
+        }
+        Command::Verify(args) => {
+            logging::init(log_format, log_level.as_deref());
+            return exit_code(quorum_chaos::run_verify(args));
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Maps a subcommand that decides its own exit code (bench, chaos, verify) to the process's:
+/// an error before a verdict is a harness error, exit 2.
+fn exit_code(result: anyhow::Result<u8>) -> ExitCode {
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
         }
     }
 }
