@@ -151,6 +151,7 @@ command_table! {
     { "wait", 3, ["noscript"], (0, 0, 0), Server, "generic", ["@slow", "@connection"], ["request_policy:all_shards", "response_policy:agg_min"], "3.0.0", "Wait for the synchronous replication of all the write commands sent in the context of the current connection" }
     { "readonly", 1, ["loading", "stale", "fast"], (0, 0, 0), Server, "cluster", ["@fast", "@connection"], [], "3.0.0", "Enables read queries for a connection to a cluster replica node" }
     { "readwrite", 1, ["loading", "stale", "fast"], (0, 0, 0), Server, "cluster", ["@fast", "@connection"], [], "3.0.0", "Disables read queries for a connection to a cluster replica node" }
+    { "debug", -2, ["admin", "noscript", "loading", "stale"], (0, 0, 0), Read, "server", ["@admin", "@slow", "@dangerous"], [], "1.0.0", "A container for debugging commands" }
     { "dbsize", 1, ["readonly", "fast"], (0, 0, 0), Read, "server", ["@keyspace", "@read", "@fast"], ["request_policy:all_shards", "response_policy:agg_sum"], "1.0.0", "Return the number of keys in the selected database" }
     { "flushdb", -1, ["write"], (0, 0, 0), Write, "server", ["@keyspace", "@write", "@slow", "@dangerous"], ["request_policy:all_shards", "response_policy:all_succeeded"], "1.0.0", "Remove all keys from the current database" }
     { "flushall", -1, ["write"], (0, 0, 0), Write, "server", ["@keyspace", "@write", "@slow", "@dangerous"], ["request_policy:all_shards", "response_policy:all_succeeded"], "1.0.0", "Remove all keys from all databases" }

@@ -1,4 +1,5 @@
-//! Reply tables for the keyspace part of Redis's `server` group: DBSIZE, FLUSHDB, FLUSHALL.
+//! Reply tables for the keyspace part of Redis's `server` group: DBSIZE, FLUSHDB, FLUSHALL,
+//! DEBUG DIGEST.
 
 mod common;
 
@@ -35,6 +36,30 @@ fn unknown_commands() {
         (
             "foo a b",
             "-ERR unknown command 'foo', with args beginning with: 'a' 'b' ",
+        ),
+    ]);
+}
+
+/// Checked against redis-server 7.0.15 with `enable-debug-command yes` (digests of non-empty
+/// keyspaces differ from Redis's by design; the keyspace crate tests what they must satisfy).
+#[test]
+fn debug_digest() {
+    let zeros = format!("+{}", "0".repeat(40));
+    check(&[
+        ("DEBUG DIGEST", zeros.as_str()),
+        ("DEBUG DIGEST-VALUE", "[]"),
+        ("DEBUG DIGEST-VALUE missing", &format!("[{zeros}]")),
+        (
+            "DEBUG foo",
+            "-ERR unknown subcommand or wrong number of arguments for 'foo'. Try DEBUG HELP.",
+        ),
+        (
+            "DEBUG DIGEST x",
+            "-ERR unknown subcommand or wrong number of arguments for 'DIGEST'. Try DEBUG HELP.",
+        ),
+        (
+            "DEBUG",
+            "-ERR wrong number of arguments for 'debug' command",
         ),
     ]);
 }

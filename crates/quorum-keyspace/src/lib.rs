@@ -8,12 +8,14 @@
 //! Not here: command parsing and replies (`quorum-commands`), checksums and compression of
 //! snapshots (the storage layer), and any I/O.
 
+mod digest;
 mod glob;
 mod keyspace;
 mod scan;
 mod snapshot;
 mod value;
 
+pub use digest::{digest_hex, DIGEST_BYTES};
 pub use glob::GlobPattern;
 pub use keyspace::{Entry, Keyspace};
 pub use scan::ScanPage;

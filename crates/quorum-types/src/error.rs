@@ -127,6 +127,16 @@ impl ErrorReply {
         ))
     }
 
+    /// `-ERR unknown subcommand or wrong number of arguments for 'x'. Try DEBUG HELP.`: the
+    /// older form Redis 7.0 still uses for DEBUG.
+    pub fn unknown_subcommand_or_arity(command: &str, sub: &[u8]) -> Self {
+        Self::new(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+            sanitize(sub, 128),
+            command.to_ascii_uppercase()
+        ))
+    }
+
     /// `-TRYAGAIN ...`: the cluster cannot serve the request now; retrying later may succeed.
     pub fn try_again(reason: impl fmt::Display) -> Self {
         Self::new(format!("TRYAGAIN {reason}"))

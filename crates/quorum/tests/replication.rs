@@ -2,8 +2,8 @@
 //! readable on every node (linearizable by default, eventually with READONLY); a follower's
 //! default read sees a write acknowledged elsewhere; a READONLY session reads its own writes;
 //! concurrent INCRs through all nodes count exactly; expiry is the same on every replica;
-//! INFO agrees on who leads; WAIT counts replicas; and a node cut off from its majority
-//! refuses in bounded time instead of hanging or acknowledging.
+//! INFO agrees on who leads; WAIT counts replicas; DEBUG DIGEST matches on every replica; and a
+//! node cut off from its majority refuses in bounded time instead of hanging or acknowledging.
 
 mod common;
 
@@ -416,4 +416,57 @@ fn isolated_leader_refuses_in_bounded_time_then_recovers() {
 #[test]
 fn isolated_follower_refuses_in_bounded_time_then_recovers() {
     minority_refuses_then_recovers(false);
+}
+
+/// DEBUG DIGEST: replicas that applied the same log hold the same keyspace, down to values and
+/// deadlines. (The chaos checker's replica-divergence test relies on this command.)
+#[test]
+fn replicas_share_one_keyspace_digest() {
+    let cluster = cluster(&[]);
+    let ids = cluster.ids();
+    for (i, &id) in ids.iter().cycle().take(30).enumerate() {
+        let mut conn = cluster.client(id).unwrap();
+        let key = format!("digest-{i}");
+        let _: () = redis::cmd("SET")
+            .arg(&key)
+            .arg(i)
+            .arg("EX")
+            .arg(1000 + i)
+            .query(&mut conn)
+            .unwrap();
+        let _: i64 = redis::cmd("APPEND")
+            .arg("digest-log")
+            .arg(i)
+            .query(&mut conn)
+            .unwrap();
+    }
+    let zeros = "0".repeat(40);
+    let linearizable: String = redis::cmd("DEBUG")
+        .arg("DIGEST")
+        .query(&mut cluster.client(ids[0]).unwrap())
+        .unwrap();
+    assert_eq!(linearizable.len(), 40);
+    assert_ne!(linearizable, zeros, "30 keys written");
+    let mut readonly: Vec<_> = ids
+        .iter()
+        .map(|&id| readonly_client(&cluster, id))
+        .collect();
+    poll_until(
+        "every replica's DEBUG DIGEST to match",
+        Duration::from_secs(5),
+        Duration::from_millis(20),
+        || {
+            let digests: Vec<String> = readonly
+                .iter_mut()
+                .map(|conn| redis::cmd("DEBUG").arg("DIGEST").query(conn))
+                .collect::<Result<_, _>>()
+                .map_err(|e| e.to_string())?;
+            if digests.iter().all(|d| *d == linearizable) {
+                Ok(Some(()))
+            } else {
+                Err(format!("digests {digests:?}, linearizable {linearizable}"))
+            }
+        },
+    )
+    .unwrap();
 }
