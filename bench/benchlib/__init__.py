@@ -1,0 +1,1 @@
+"""Modules of bench/compare: start real systems on loopback, drive them, report."""
