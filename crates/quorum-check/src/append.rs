@@ -14,7 +14,7 @@
 //! length of `L`'s prefix that ends with its token (`NotLinearizable` when it sits elsewhere,
 //! `LostWrite` when `L` grew past that length without it).
 
-use std::collections::HashMap;
+use crate::fasthash::{FxHashMap as HashMap, FxHashSet};
 
 use crate::describe;
 use crate::findings::KeyFindings;
@@ -51,7 +51,7 @@ impl<'h> Order<'h> {
             end += token.len();
             ends.push(end);
         }
-        let mut position = HashMap::with_capacity(tokens.len());
+        let mut position = HashMap::with_capacity_and_hasher(tokens.len(), Default::default());
         for (i, token) in tokens.iter().enumerate() {
             position.entry(*token).or_insert(i);
         }
@@ -82,7 +82,7 @@ fn split(value: &str) -> impl Iterator<Item = &str> {
 /// Checks one list-append key.
 pub(crate) fn check(key: &KeyOps, out: &mut KeyFindings, readonly: &mut ReadOnlyCollector) {
     let ops = &key.ops;
-    let mut appends: HashMap<&str, usize> = HashMap::new();
+    let mut appends: HashMap<&str, usize> = HashMap::default();
     for (i, op) in ops.iter().enumerate() {
         if let Call::Append { token } = &op.op.call {
             if let Some(&first) = appends.get(token.as_str()) {
@@ -120,13 +120,27 @@ pub(crate) fn check(key: &KeyOps, out: &mut KeyFindings, readonly: &mut ReadOnly
         read.prefix_tokens = order.prefix_tokens(whole, read.value);
     }
     check_order_tokens(ops, &appends, &order, &reads, out);
-    for read in reads.iter().filter(|r| r.prefix_tokens.is_none()) {
+    let final_read = reads
+        .iter()
+        .filter(|r| !ops[r.op].is_readonly_read())
+        .max_by_key(|r| ops[r.op].invoke_ns())
+        .map(|r| r.op);
+    let divergent = reads.iter().filter(|r| r.prefix_tokens.is_none());
+    for (n, read) in divergent.enumerate() {
         check_divergent(ops, &appends, &order, read, out);
+        // Each costs a pass over all APPENDs; a broken run can diverge on every read, and the
+        // first ones prove the point.
+        if n < DIVERGENT_MISSING_CHECKS_MAX && !ops[read.op].is_readonly_read() {
+            check_divergent_missing(ops, read, Some(read.op) == final_read, out);
+        }
     }
     check_future_tokens(ops, &appends, &order, &reads, out);
     check_lengths(ops, &order, whole.len(), out);
-    check_missing(ops, &order, &reads, out, readonly);
+    check_missing(ops, &order, &reads, final_read, out, readonly);
 }
+
+/// Divergent reads checked for missing APPENDs.
+const DIVERGENT_MISSING_CHECKS_MAX: usize = 64;
 
 /// Duplicates and phantoms in `L`, each shown in the shortest read that holds it.
 fn check_order_tokens(
@@ -204,7 +218,7 @@ fn check_divergent(
             )
         },
     );
-    let mut seen = HashMap::new();
+    let mut seen = HashMap::default();
     for token in tokens {
         if seen.insert(token, ()).is_some() {
             out.push(AnomalyClass::DuplicateApply, vec![op.id()], || {
@@ -226,6 +240,49 @@ fn check_divergent(
             }
         }
     }
+}
+
+/// The missing-APPEND rule for a read that is not a prefix of `L`, by direct comparison.
+fn check_divergent_missing(ops: &[Op], read: &Read, is_final: bool, out: &mut KeyFindings) {
+    let op = &ops[read.op];
+    let held: FxHashSet<&str> = split(read.value).collect();
+    let missed: Vec<usize> = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.is_ok() && a.complete_ns < op.invoke_ns())
+        .filter(
+            |(_, a)| matches!(&a.op.call, Call::Append { token } if !held.contains(token.as_str())),
+        )
+        .map(|(i, _)| i)
+        .collect();
+    if let Some(&first) = missed.iter().min_by_key(|&&a| ops[a].complete_ns) {
+        report_missing(ops, read.op, first, missed.len() as u64, is_final, out);
+    }
+}
+
+/// A linearizable read misses `missing` acknowledged APPENDs, `first` the earliest.
+fn report_missing(
+    ops: &[Op],
+    read: usize,
+    first: usize,
+    missing: u64,
+    is_final: bool,
+    out: &mut KeyFindings,
+) {
+    let (class, which) = if is_final {
+        (AnomalyClass::LostWrite, "the final read")
+    } else {
+        (AnomalyClass::StaleRead, "a read")
+    };
+    let op = &ops[read];
+    out.push(class, vec![ops[first].id(), op.id()], || {
+        format!(
+            "{which}, {}, misses {missing} APPEND(s) acknowledged before it was invoked, the \
+             first being {}",
+            describe::op(op),
+            describe::op(&ops[first])
+        )
+    });
 }
 
 fn future_text(read: &Op, append: &Op) -> String {
@@ -322,14 +379,10 @@ fn check_missing(
     ops: &[Op],
     order: &Order,
     reads: &[Read],
+    final_read: Option<usize>,
     out: &mut KeyFindings,
     readonly: &mut ReadOnlyCollector,
 ) {
-    let final_read = reads
-        .iter()
-        .filter(|r| !ops[r.op].is_readonly_read())
-        .max_by_key(|r| ops[r.op].invoke_ns())
-        .map(|r| r.op);
     // Acknowledged APPENDs with their position in L (L's length when absent), by completion.
     let absent = order.tokens.len();
     let mut acked: Vec<(u64, usize, usize)> = ops
@@ -366,23 +419,12 @@ fn check_missing(
             readonly.sample(op.op.client, missing, lag);
             continue;
         }
-        let Some((_, a)) = first else { continue };
-        let (class, which) = if Some(read.op) == final_read {
-            (AnomalyClass::LostWrite, "the final read")
-        } else {
-            (AnomalyClass::StaleRead, "a read")
-        };
-        out.push(class, vec![ops[a].id(), op.id()], || {
-            format!(
-                "{which}, {}, misses {missing} APPEND(s) acknowledged before it was invoked, \
-                 the first being {}",
-                describe::op(op),
-                describe::op(&ops[a])
-            )
-        });
+        if let Some((_, a)) = first {
+            report_missing(ops, read.op, a, missing, Some(read.op) == final_read, out);
+        }
     }
     // Monotonicity per READONLY client, in invocation order.
-    let mut last: HashMap<u32, (usize, usize)> = HashMap::new();
+    let mut last: HashMap<u32, (usize, usize)> = HashMap::default();
     for read in reads.iter().filter(|r| ops[r.op].is_readonly_read()) {
         let Some(n) = read.prefix_tokens else {
             continue;

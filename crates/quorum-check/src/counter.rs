@@ -14,7 +14,7 @@
 //! - `READONLY` reads: never more than m(completion) (a value from the future), measured for
 //!   staleness, and monotonic per client.
 
-use std::collections::HashMap;
+use crate::fasthash::FxHashMap as HashMap;
 
 use crate::describe;
 use crate::findings::KeyFindings;
@@ -67,7 +67,7 @@ pub(crate) fn check(key: &KeyOps, out: &mut KeyFindings, readonly: &mut ReadOnly
         .map(|(i, _)| *i);
 
     let mut flagged = vec![false; ops.len()];
-    let mut by_value: HashMap<i64, usize> = HashMap::new();
+    let mut by_value: HashMap<i64, usize> = HashMap::default();
     for &(i, value) in &seen {
         let op = &ops[i];
         let (low, high) = (acked_before(op.invoke_ns()), applied_by(op.complete_ns));
@@ -214,7 +214,7 @@ fn check_readonly(
     for k in (0..incrs.len()).rev() {
         suffix_done[k] = suffix_done[k + 1].min(incrs[k].1);
     }
-    let mut last: HashMap<u32, (i64, usize)> = HashMap::new();
+    let mut last: HashMap<u32, (i64, usize)> = HashMap::default();
     for &(i, value) in seen.iter().filter(|(i, _)| ops[*i].is_readonly_read()) {
         let op = &ops[i];
         let acked = acked_complete.partition_point(|&c| c < op.invoke_ns()) as i64;

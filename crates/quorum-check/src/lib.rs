@@ -12,6 +12,7 @@
 mod append;
 mod counter;
 mod describe;
+mod fasthash;
 mod findings;
 pub mod history;
 mod linearize;

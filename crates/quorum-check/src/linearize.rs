@@ -16,8 +16,7 @@
 //!
 //! This module knows nothing of histories: values arrive interned as `u32` (0 is nil).
 
-use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
+use crate::fasthash::FxHashSet;
 
 /// A register operation with interned values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +85,7 @@ pub(crate) enum Verdict {
 /// earlier, no read sees its value, so dropping it changes nothing. It shrinks the search, where
 /// a pending write would otherwise be retried at every step until the end of the history.
 pub(crate) fn prune_unobserved(ops: Vec<SearchOp>) -> Vec<SearchOp> {
-    let observed: HashSet<u32> = ops.iter().filter_map(|op| op.op.observed()).collect();
+    let observed: FxHashSet<u32> = ops.iter().filter_map(|op| op.op.observed()).collect();
     ops.into_iter()
         .filter(|op| {
             let blind_unknown = op.return_ns == u64::MAX
@@ -129,7 +128,7 @@ pub(crate) fn search(ops: &[SearchOp], steps_max: u64, steps: &mut u64) -> Verdi
     }
 
     let zobrist = zobrist_keys(n);
-    let mut cache: HashSet<(u128, u32), BuildHasherDefault<FoldHasher>> = HashSet::default();
+    let mut cache: FxHashSet<(u128, u32)> = FxHashSet::default();
     let mut stack: Vec<(u32, u32)> = Vec::new(); // (call entry, state before it)
     let mut state = 0u32;
     let mut hash = 0u128;
@@ -210,25 +209,6 @@ fn zobrist_keys(n: usize) -> Vec<u128> {
     (0..n)
         .map(|_| (u128::from(next()) << 64) | u128::from(next()))
         .collect()
-}
-
-/// The cache keys are already random, so hashing only folds their words together.
-#[derive(Default)]
-struct FoldHasher(u64);
-
-impl Hasher for FoldHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
-                .wrapping_mul(0x517C_C1B7_2722_0A95);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 //! with a reply of the wrong type) is reported as malformed and then treated as `Unknown`,
 //! which is the weakest claim it can still support; it is never dropped silently.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+use crate::fasthash::{FxHashMap, FxHashSet};
 
 use crate::history::{Call, Consistency, History, OpId, Operation, Outcome, Reply};
 use crate::report::{AnomalyClass, CheckStats, OutcomeCounts, Workload};
@@ -95,8 +97,8 @@ pub(crate) fn call_name(call: &Call) -> &'static str {
 /// Splits the history by key, classifies each key's workload and counts outcomes into `stats`.
 pub(crate) fn prepare<'h>(history: &'h History, stats: &mut CheckStats) -> Prepared<'h> {
     let mut malformed = Vec::new();
-    let mut by_key: BTreeMap<&str, Vec<Op<'h>>> = BTreeMap::new();
-    let mut ids = HashSet::with_capacity(history.ops.len());
+    let mut by_key: FxHashMap<&str, Vec<Op<'h>>> = FxHashMap::default();
+    let mut ids = FxHashSet::with_capacity_and_hasher(history.ops.len(), Default::default());
     for op in &history.ops {
         if !ids.insert(op.id) {
             malformed.push(malformed_anomaly(op, "its id is used by another operation"));
@@ -108,6 +110,9 @@ pub(crate) fn prepare<'h>(history: &'h History, stats: &mut CheckStats) -> Prepa
             complete_ns,
         });
     }
+    // Key order makes reports stable from run to run.
+    let mut by_key: Vec<(&str, Vec<Op<'h>>)> = by_key.into_iter().collect();
+    by_key.sort_unstable_by_key(|(key, _)| *key);
     let mut keys = Vec::with_capacity(by_key.len());
     for (key, mut ops) in by_key {
         // Recorders write in id order, but the checkers rely on it, so make it true.

@@ -6,7 +6,7 @@
 //! value. Where a value was written more than once they say nothing (they would be unsound) and
 //! the search alone decides.
 
-use std::collections::HashMap;
+use crate::fasthash::FxHashMap as HashMap;
 
 use crate::describe;
 use crate::findings::KeyFindings;
@@ -99,8 +99,8 @@ pub(crate) fn check(
 ) {
     let ops = &key.ops;
     let mut values = Values {
-        ids: HashMap::new(),
-        writers: HashMap::new(),
+        ids: HashMap::default(),
+        writers: HashMap::default(),
     };
     for (i, op) in ops.iter().enumerate() {
         if let Some(v) = written(op) {
@@ -206,7 +206,7 @@ fn check_observations(ops: &[Op], values: &Values, acked: &AckedWrites, out: &mu
 /// Each write of a value can be replaced by at most one swap that returns it: two acknowledged
 /// swaps returning the same once-written value means one overwrote a write it never saw.
 fn check_lost_updates(ops: &[Op], values: &Values, out: &mut KeyFindings) {
-    let mut swaps_by_value: HashMap<u32, Vec<usize>> = HashMap::new();
+    let mut swaps_by_value: HashMap<u32, Vec<usize>> = HashMap::default();
     for (i, op) in ops.iter().enumerate() {
         if let (Call::Swap { .. }, Some(seen)) = (&op.op.call, op.value_reply()) {
             if let Some(id) = values.id(seen) {
@@ -261,7 +261,7 @@ fn check_readonly(
         .filter(|&i| ops[i].is_readonly_read() && ops[i].is_ok())
         .collect();
     // Monotonicity, per client in invocation order (ops are already in id order).
-    let mut newest_seen: HashMap<u32, (u64, usize)> = HashMap::new(); // client -> (invoke of newest writer, read)
+    let mut newest_seen: HashMap<u32, (u64, usize)> = HashMap::default(); // client -> (invoke of newest writer, read)
     for &r in &reads {
         let op = &ops[r];
         let client = op.op.client;
@@ -423,13 +423,15 @@ fn explain(
             .filter(|op| op.return_ns >= first_call)
             .map(|op| op.origin),
     );
-    // The last acknowledged writes before them.
+    // What happened just before them: the last operations and the last writes that completed.
     let mut before: Vec<&SearchOp> = prefix
         .iter()
-        .filter(|op| op.return_ns < first_call && op.op.written().is_some())
+        .filter(|op| op.return_ns < first_call)
         .collect();
     before.sort_by_key(|op| op.return_ns);
-    involved.extend(before.iter().rev().take(2).map(|op| op.origin));
+    involved.extend(before.iter().rev().take(3).map(|op| op.origin));
+    let writes_before = before.iter().rev().filter(|op| op.op.written().is_some());
+    involved.extend(writes_before.take(2).map(|op| op.origin));
     // The writers of what the culprits saw.
     for culprit in &culprits {
         if let Some(seen) = culprit.op.observed() {

@@ -1,0 +1,275 @@
+//! Generated histories: valid by construction (property tests), made invalid by one stale
+//! read, compared with porcupine-rs, and one large history timed.
+
+use std::time::Instant;
+
+use proptest::prelude::*;
+use quorum_check::{check, AnomalyClass, Call, CheckReport, History, Outcome, Reply};
+
+use crate::porcupine::all_registers_linearizable;
+use crate::sim::{generate, Kind, Rng, SimConfig};
+
+fn config(seed: u64, clients: u32, keys: u32, ops: usize, unknown: u64, failed: u64) -> SimConfig {
+    SimConfig {
+        seed,
+        clients,
+        readonly_clients: clients / 3,
+        keys,
+        ops,
+        unknown_percent: unknown,
+        failed_percent: failed,
+        ..SimConfig::default()
+    }
+}
+
+/// A register-only history.
+fn registers(seed: u64, clients: u32, keys: u32, ops: usize, unknown: u64) -> SimConfig {
+    SimConfig {
+        kinds: vec![Kind::Register],
+        ..config(seed, clients, keys, ops, unknown, 5)
+    }
+}
+
+/// A register history with one read made stale, and that read's id.
+fn with_one_stale_read(cfg: &SimConfig, seed: u64) -> (History, u64) {
+    let mut history = generate(cfg);
+    let read = make_one_read_stale(&mut history, &mut Rng::new(seed)).expect("a qualifying read");
+    (history, read)
+}
+
+/// Rewrites one linearizable register read to return a value that an acknowledged write had
+/// certainly replaced before the read began (a write of it completed, then another write began
+/// after that and completed before the read). Returns the mutated read's id, if one qualifies.
+fn make_one_read_stale(history: &mut History, rng: &mut Rng) -> Option<u64> {
+    let acked_write = |op: &quorum_check::Operation| -> Option<(String, u64, u64)> {
+        let value = match &op.call {
+            Call::Set { value } | Call::Swap { value } => value.clone(),
+            _ => return None,
+        };
+        op.is_ok()
+            .then(|| (value, op.invoke_ns, op.complete_ns.unwrap_or(u64::MAX)))
+    };
+    let reads: Vec<usize> = (0..history.ops.len())
+        .filter(|&i| {
+            let op = &history.ops[i];
+            op.call == Call::Get
+                && op.is_ok()
+                && op.key.starts_with("register")
+                && op.consistency == quorum_check::Consistency::Linearizable
+        })
+        .collect();
+    if reads.is_empty() {
+        return None;
+    }
+    let start = rng.below(reads.len() as u64) as usize;
+    for &r in reads[start..].iter().chain(&reads[..start]) {
+        let read = &history.ops[r];
+        let writes: Vec<(String, u64, u64)> = history
+            .ops
+            .iter()
+            .filter(|op| op.key == read.key)
+            .filter_map(acked_write)
+            .collect();
+        // The oldest value that a later acknowledged write replaced before the read began.
+        let far_past = writes.iter().find(|(_, _, done)| {
+            writes
+                .iter()
+                .any(|(_, begun, finished)| begun > done && *finished < read.invoke_ns)
+        });
+        if let Some((value, _, _)) = far_past {
+            let id = read.id;
+            history.ops[r].outcome = Outcome::Ok {
+                reply: Reply::Value {
+                    value: Some(value.clone()),
+                },
+            };
+            return Some(id);
+        }
+    }
+    None
+}
+
+/// Rewrites one acknowledged register read or swap result to any value written on its key
+/// (or nil): sometimes still linearizable, often not.
+fn mutate_any_read(history: &mut History, rng: &mut Rng) {
+    let candidates: Vec<usize> = (0..history.ops.len())
+        .filter(|&i| {
+            let op = &history.ops[i];
+            matches!(op.call, Call::Get | Call::Swap { .. })
+                && op.is_ok()
+                && op.consistency == quorum_check::Consistency::Linearizable
+        })
+        .collect();
+    if candidates.is_empty() {
+        return;
+    }
+    let r = candidates[rng.below(candidates.len() as u64) as usize];
+    let key = history.ops[r].key.clone();
+    let mut values: Vec<Option<String>> = vec![None];
+    values.extend(
+        history
+            .ops
+            .iter()
+            .filter(|op| op.key == key)
+            .filter_map(|op| match &op.call {
+                Call::Set { value } | Call::Swap { value } => Some(Some(value.clone())),
+                _ => None,
+            }),
+    );
+    let value = values[rng.below(values.len() as u64) as usize].clone();
+    history.ops[r].outcome = Outcome::Ok {
+        reply: Reply::Value { value },
+    };
+}
+
+fn assert_valid_generated(history: &History, report: &CheckReport) {
+    assert!(
+        report.valid,
+        "a history generated from a correct store was judged invalid:\n{report}\n{}",
+        serde_json::to_string(history).unwrap_or_default()
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn histories_of_a_correct_store_are_valid(
+        seed in any::<u64>(),
+        clients in 1u32..8,
+        keys in 1u32..7,
+        ops in 1usize..400,
+        unknown in 0u64..30,
+        failed in 0u64..20,
+    ) {
+        let history = generate(&config(seed, clients, keys, ops, unknown, failed));
+        let report = check(&history);
+        assert_valid_generated(&history, &report);
+        prop_assert_eq!(report.stats.keys_checked, u64::from(keys).min(report.stats.keys_checked));
+    }
+
+    #[test]
+    fn one_read_of_a_long_overwritten_value_makes_it_invalid(
+        seed in any::<u64>(),
+        clients in 1u32..6,
+        ops in 20usize..300,
+        unknown in 0u64..20,
+    ) {
+        let mut history = generate(&registers(seed, clients, 2, ops, unknown));
+        let mut rng = Rng::new(seed);
+        if let Some(read) = make_one_read_stale(&mut history, &mut rng) {
+            let report = check(&history);
+            prop_assert!(!report.valid, "read {read} was made stale, yet:\n{report}");
+            prop_assert!(report.anomalies.iter().any(|a| a.ops.contains(&read)), "{}", report);
+            prop_assert!(!all_registers_linearizable(&history));
+        }
+    }
+
+    #[test]
+    fn verdicts_agree_with_porcupine(
+        seed in any::<u64>(),
+        clients in 1u32..5,
+        ops in 1usize..60,
+        unknown in 0u64..30,
+        mutate in any::<bool>(),
+    ) {
+        let cfg = SimConfig { readonly_clients: 0, ..registers(seed, clients, 2, ops, unknown) };
+        let mut history = generate(&cfg);
+        if mutate {
+            mutate_any_read(&mut history, &mut Rng::new(seed ^ 0xABCD));
+        }
+        let report = check(&history);
+        let porcupine = all_registers_linearizable(&history);
+        prop_assert_eq!(report.valid, porcupine, "quorum-check says:\n{}", report);
+    }
+}
+
+#[test]
+fn a_constructed_read_from_the_far_past_is_invalid() {
+    let cfg = registers(7, 4, 1, 200, 5);
+    assert_valid_generated(&generate(&cfg), &check(&generate(&cfg)));
+    let (history, read) = with_one_stale_read(&cfg, 7);
+    let report = check(&history);
+    assert!(!report.valid);
+    let anomaly = report
+        .anomalies
+        .iter()
+        .find(|a| a.ops.contains(&read))
+        .unwrap_or_else(|| panic!("nothing names op {read}:\n{report}"));
+    assert_eq!(anomaly.class, AnomalyClass::StaleRead, "{report}");
+    assert!(!all_registers_linearizable(&history));
+}
+
+#[test]
+fn the_porcupine_adapter_rejects_what_it_should() {
+    // Guards the cross-check itself: an adapter that accepted everything would agree with a
+    // checker that finds nothing only on valid histories.
+    let cfg = registers(11, 3, 1, 100, 0);
+    assert!(all_registers_linearizable(&generate(&cfg)));
+    let (history, _) = with_one_stale_read(&cfg, 3);
+    assert!(!all_registers_linearizable(&history));
+}
+
+#[test]
+fn the_report_serializes_and_explains_itself() {
+    let (history, _) = with_one_stale_read(&registers(5, 3, 1, 100, 0), 5);
+    let report = check(&history);
+    let json = serde_json::to_value(&report).expect("serializes");
+    assert_eq!(json["valid"], false);
+    assert_eq!(json["anomalies"][0]["class"], "stale_read");
+    let back: CheckReport = serde_json::from_value(json).expect("deserializes");
+    assert_eq!(back.anomalies, report.anomalies);
+    let text = report.explain();
+    assert!(text.starts_with("INVALID: 1 anomalies"), "{text}");
+    assert!(text.contains("stale_read on key \"register-0\""), "{text}");
+}
+
+/// Not a timed assertion: prints how long a run-sized history takes, for the report.
+#[test]
+fn a_large_history_is_checked_in_seconds() {
+    let cfg = SimConfig {
+        seed: 42,
+        clients: 10,
+        readonly_clients: 2,
+        keys: 100,
+        kinds: vec![Kind::Register],
+        ops: 1_000_000,
+        unknown_percent: 2,
+        failed_percent: 1,
+        final_reads: true,
+    };
+    let started = Instant::now();
+    let history = generate(&cfg);
+    let generated = started.elapsed();
+    let report = check(&history);
+    let checked = started.elapsed() - generated;
+    println!(
+        "{} register ops over {} keys: generated in {generated:?}, checked in {checked:?} \
+         ({} search steps); readonly: {} reads, max {} versions / {:.3} ms behind",
+        history.ops.len(),
+        report.stats.keys_checked,
+        report.stats.search_steps,
+        report.readonly.reads,
+        report.readonly.max_versions_behind,
+        report.readonly.max_ms_behind,
+    );
+    assert!(report.valid, "{report}");
+
+    let cfg = SimConfig {
+        seed: 43,
+        keys: 90,
+        kinds: vec![Kind::Register, Kind::List, Kind::Counter],
+        ops: 150_000,
+        ..cfg
+    };
+    let history = generate(&cfg);
+    let started = Instant::now();
+    let report = check(&history);
+    println!(
+        "{} mixed ops (register, list-append, counter) over {} keys: checked in {:?}",
+        history.ops.len(),
+        report.stats.keys_checked,
+        started.elapsed()
+    );
+    assert!(report.valid, "{report}");
+}
