@@ -122,6 +122,44 @@ fn mutate_any_read(history: &mut History, rng: &mut Rng) {
     };
 }
 
+/// Damages the final read of every list and counter key that has acknowledged writes: drops
+/// one acknowledged token from the list, or reports one increment fewer than were
+/// acknowledged. Returns how many reads were damaged.
+fn damage_final_reads(history: &mut History) -> usize {
+    let mut damaged = 0;
+    let keys: std::collections::BTreeSet<String> =
+        history.ops.iter().map(|op| op.key.clone()).collect();
+    for key in keys.iter().filter(|k| !k.starts_with("register")) {
+        let Some(last) = history.ops.iter().rposition(|op| &op.key == key) else {
+            continue;
+        };
+        if history.ops[last].call != Call::Get || !history.ops[last].is_ok() {
+            continue;
+        }
+        let acked: Vec<&quorum_check::Operation> = history
+            .ops
+            .iter()
+            .filter(|op| &op.key == key && op.is_ok() && op.call != Call::Get)
+            .collect();
+        let Some(first) = acked.first() else { continue };
+        let value = match (&first.call, &history.ops[last].outcome) {
+            (
+                Call::Append { token },
+                Outcome::Ok {
+                    reply: Reply::Value { value: Some(v) },
+                },
+            ) => Some(v.replacen(token.as_str(), "", 1)),
+            (Call::Incr, _) => Some((acked.len() - 1).to_string()),
+            _ => continue,
+        };
+        history.ops[last].outcome = Outcome::Ok {
+            reply: Reply::Value { value },
+        };
+        damaged += 1;
+    }
+    damaged
+}
+
 fn assert_valid_generated(history: &History, report: &CheckReport) {
     assert!(
         report.valid,
@@ -162,6 +200,30 @@ proptest! {
             prop_assert!(!report.valid, "read {read} was made stale, yet:\n{report}");
             prop_assert!(report.anomalies.iter().any(|a| a.ops.contains(&read)), "{}", report);
             prop_assert!(!all_registers_linearizable(&history));
+        }
+    }
+
+    #[test]
+    fn a_final_read_missing_an_acknowledged_write_is_invalid(
+        seed in any::<u64>(),
+        clients in 1u32..6,
+        ops in 10usize..300,
+        unknown in 0u64..20,
+    ) {
+        let cfg = SimConfig {
+            kinds: vec![Kind::List, Kind::Counter],
+            ..config(seed, clients, 2, ops, unknown, 5)
+        };
+        let mut history = generate(&cfg);
+        if damage_final_reads(&mut history) > 0 {
+            let report = check(&history);
+            let classes: Vec<AnomalyClass> = report.anomalies.iter().map(|a| a.class).collect();
+            prop_assert!(
+                classes.contains(&AnomalyClass::LostWrite)
+                    || classes.contains(&AnomalyClass::CounterMismatch),
+                "{}",
+                report
+            );
         }
     }
 

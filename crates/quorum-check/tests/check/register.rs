@@ -1,6 +1,6 @@
 //! Hand-made register histories (GET / SET / SET ... GET), valid and invalid.
 
-use quorum_check::{check_with, AnomalyClass, Call, CheckOptions};
+use quorum_check::{check_with, AnomalyClass, Call, CheckOptions, Outcome, Reply};
 
 use crate::builder::{assert_finds, assert_valid, classes, set, Timeline};
 
@@ -207,4 +207,38 @@ fn a_key_nobody_wrote_must_read_nil() {
     t.get(1, "empty", None, (0, 1));
     let read = t.get(1, "ghost", Some("boo"), (0, 1));
     assert_finds(&t.check(), AnomalyClass::PhantomWrite, &[read]);
+}
+
+#[test]
+fn malformed_operations_and_mixed_keys_are_reported() {
+    let mut t = Timeline::new();
+    // A key used by two workloads is reported and not checked further.
+    t.set(1, "mixed", "a", (0, 1));
+    t.incr(1, "mixed", 1, (2, 3));
+    // Acknowledged without a completion time, or with a reply of the wrong type: reported,
+    // then treated as unknown (so the read of b below is still explained).
+    let no_time = t.set(1, "k", "b", (4, 5));
+    let wrong_reply = t.add(
+        2,
+        "k",
+        set("c"),
+        (4, 5),
+        Outcome::Ok {
+            reply: Reply::Int { value: 1 },
+        },
+    );
+    t.get(3, "k", Some("b"), (10, 11));
+    let mut history = t.history();
+    history.ops[no_time as usize].complete_ns = None;
+    let report = quorum_check::check(&history);
+    assert_eq!(
+        classes(&report),
+        vec![AnomalyClass::MalformedHistory],
+        "{report}"
+    );
+    assert_eq!(report.anomalies.len(), 3, "{report}");
+    assert!(report.anomalies.iter().any(|a| a.key == "mixed"));
+    assert!(report.anomalies.iter().any(|a| a.ops == vec![no_time]));
+    assert!(report.anomalies.iter().any(|a| a.ops == vec![wrong_reply]));
+    assert_eq!(report.stats.by_call["set"].unknown, 2);
 }
