@@ -16,7 +16,7 @@
 //!
 //! This module knows nothing of histories: values arrive interned as `u32` (0 is nil).
 
-use crate::fasthash::FxHashSet;
+use crate::fasthash::{FxHashMap, FxHashSet};
 
 /// A register operation with interned values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,22 +75,54 @@ pub(crate) struct SearchOp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verdict {
     Linearizable,
-    NotLinearizable,
+    /// `blocked_ns`: the latest return the search ever failed to get past. No partial
+    /// linearization reached beyond it, so the earliest cut of the history that fails is
+    /// usually there, which saves the explanation most of its bisection.
+    NotLinearizable {
+        blocked_ns: u64,
+    },
     /// The step budget ran out first.
     LimitExceeded,
 }
 
-/// Removes unknown-outcome writes whose value no operation observed: such a write can always be
-/// linearized last (it has no result to check), and in any linearization that places it
-/// earlier, no read sees its value, so dropping it changes nothing. It shrinks the search, where
-/// a pending write would otherwise be retried at every step until the end of the history.
-pub(crate) fn prune_unobserved(ops: Vec<SearchOp>) -> Vec<SearchOp> {
-    let observed: FxHashSet<u32> = ops.iter().filter_map(|op| op.op.observed()).collect();
+/// Simplifies the unknown-outcome writes before a search, without changing the verdict:
+///
+/// - A write whose value no operation observed is removed: it can always be linearized last
+///   (it has no result to check), and in any linearization that places it earlier no read sees
+///   its value, so dropping it changes nothing. Left in, it would be retried at every step
+///   until the end of the history.
+/// - A write that is the only writer of a value some operations observed must be linearized
+///   before the first of those observations, so its return moves from +infinity to the
+///   earliest observer's return. The search then stops carrying it as pending.
+pub(crate) fn prepare_unknown_writes(ops: Vec<SearchOp>) -> Vec<SearchOp> {
+    // value -> (writers, earliest return of an operation observing it)
+    let mut values: FxHashMap<u32, (u32, u64)> = FxHashMap::default();
+    for op in &ops {
+        if let Some(v) = op.op.written() {
+            values.entry(v).or_insert((0, u64::MAX)).0 += 1;
+        }
+    }
+    for op in &ops {
+        if let Some(v) = op.op.observed() {
+            let entry = values.entry(v).or_insert((0, u64::MAX));
+            entry.1 = entry.1.min(op.return_ns);
+        }
+    }
     ops.into_iter()
-        .filter(|op| {
+        .filter_map(|mut op| {
             let blind_unknown = op.return_ns == u64::MAX
                 && matches!(op.op, RegOp::Set { .. } | RegOp::Swap { prev: None, .. });
-            !(blind_unknown && op.op.written().is_some_and(|v| !observed.contains(&v)))
+            let Some(v) = op.op.written().filter(|_| blind_unknown) else {
+                return Some(op);
+            };
+            let (writers, first_seen) = values[&v];
+            if first_seen == u64::MAX {
+                return None; // nobody observed it
+            }
+            if writers == 1 {
+                op.return_ns = first_seen.max(op.call_ns);
+            }
+            Some(op)
         })
         .collect()
 }
@@ -134,6 +166,7 @@ pub(crate) fn search(ops: &[SearchOp], steps_max: u64, steps: &mut u64) -> Verdi
     let mut hash = 0u128;
     let mut entry = next[head];
     let mut spent = 0u64;
+    let mut blocked_ns = 0;
     let verdict = loop {
         if next[head] == NONE {
             break Verdict::Linearizable;
@@ -158,8 +191,9 @@ pub(crate) fn search(ops: &[SearchOp], steps_max: u64, steps: &mut u64) -> Verdi
             entry = next[e];
         } else {
             // A return: its operation should have been linearized already.
+            blocked_ns = blocked_ns.max(ops[e - n].return_ns);
             let Some((call, before)) = stack.pop() else {
-                break Verdict::NotLinearizable;
+                break Verdict::NotLinearizable { blocked_ns };
             };
             let c = call as usize;
             state = before;
@@ -243,7 +277,7 @@ mod tests {
             op(10, 30, RegOp::Get { value: 1 }),
             op(40, 90, RegOp::Get { value: 0 }),
         ];
-        assert_eq!(run(&ops), Verdict::NotLinearizable);
+        assert_eq!(run(&ops), Verdict::NotLinearizable { blocked_ns: 90 });
     }
 
     #[test]
@@ -264,14 +298,16 @@ mod tests {
     }
 
     #[test]
-    fn unobserved_unknown_writes_are_pruned() {
+    fn unknown_writes_are_pruned_or_bounded() {
         let ops = vec![
             op(0, u64::MAX, RegOp::Set { value: 1 }),
             op(0, u64::MAX, RegOp::Set { value: 2 }),
             op(5, 6, RegOp::Get { value: 2 }),
         ];
-        let kept = prune_unobserved(ops);
+        let kept = prepare_unknown_writes(ops);
         assert_eq!(kept.len(), 2);
+        // The observed write must now precede its observer's return.
+        assert_eq!(kept[0].return_ns, 6);
         assert_eq!(run(&kept), Verdict::Linearizable);
     }
 }

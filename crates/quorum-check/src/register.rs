@@ -16,7 +16,7 @@ use crate::prepare::{KeyOps, Op};
 use crate::readonly::ReadOnlyCollector;
 use crate::report::AnomalyClass;
 use crate::suffix::SuffixIndex;
-use crate::CheckOptions;
+use crate::SearchBudget;
 
 /// Interned values (0 is nil) and who wrote each.
 struct Values<'h> {
@@ -92,10 +92,9 @@ fn observed<'h>(op: &Op<'h>) -> Option<Option<&'h str>> {
 /// Checks one register key.
 pub(crate) fn check(
     key: &KeyOps,
-    options: &CheckOptions,
+    budget: &mut SearchBudget,
     out: &mut KeyFindings,
     readonly: &mut ReadOnlyCollector,
-    steps: &mut u64,
 ) {
     let ops = &key.ops;
     let mut values = Values {
@@ -120,18 +119,24 @@ pub(crate) fn check(
         return;
     }
     let search_ops = search_ops(ops, &values);
-    match linearize::search(&search_ops, options.search_steps_max, steps) {
+    let limit = budget.limit(search_ops.len());
+    match linearize::search(&search_ops, limit, &mut budget.spent) {
         Verdict::Linearizable => {}
         Verdict::LimitExceeded => out.push(AnomalyClass::SearchLimitExceeded, Vec::new(), || {
-            format!(
-                "the linearizability search of {} operations gave up after {} steps; \
-                 this key is neither proven valid nor invalid",
-                search_ops.len(),
-                options.search_steps_max
-            )
+            if limit == 0 {
+                "not searched: the check's total search budget was spent on earlier keys; \
+                 this key is neither proven valid nor invalid"
+                    .to_string()
+            } else {
+                format!(
+                    "the linearizability search of {} operations gave up after {limit} steps; \
+                     this key is neither proven valid nor invalid",
+                    search_ops.len()
+                )
+            }
         }),
-        Verdict::NotLinearizable => {
-            let (ids, text) = explain(ops, &search_ops, options, steps);
+        Verdict::NotLinearizable { blocked_ns } => {
+            let (ids, text) = explain(ops, &search_ops, blocked_ns, budget);
             out.push(AnomalyClass::NotLinearizable, ids, || text);
         }
     }
@@ -346,7 +351,7 @@ fn search_ops(ops: &[Op], values: &Values) -> Vec<SearchOp> {
             origin: i,
         });
     }
-    linearize::prune_unobserved(out)
+    linearize::prepare_unknown_writes(out)
 }
 
 /// The history cut at `cut_ns`: what had been invoked by then, with the results that had
@@ -373,17 +378,21 @@ fn cut_at(ops: &[SearchOp], cut_ns: u64) -> Vec<SearchOp> {
             })
         })
         .collect();
-    linearize::prune_unobserved(cut)
+    linearize::prepare_unknown_writes(cut)
 }
 
 /// Finds the earliest completion after which the history cannot be linearized, and names the
-/// operations around it: the one(s) completing then, those concurrent with them, the last
-/// acknowledged writes before them and the writers of the value they saw.
+/// operations around it.
+///
+/// Failing searches are the expensive ones (each explores everything reachable before the
+/// failure), so instead of bisecting blindly the search starts at `blocked_ns`, where the
+/// whole-history search got stuck, and gallops backwards to a linearizable cut: usually two
+/// searches, one failing and one not.
 fn explain(
     ops: &[Op],
     search_ops: &[SearchOp],
-    options: &CheckOptions,
-    steps: &mut u64,
+    blocked_ns: u64,
+    budget: &mut SearchBudget,
 ) -> (Vec<u64>, String) {
     let mut cuts: Vec<u64> = search_ops
         .iter()
@@ -392,20 +401,67 @@ fn explain(
         .collect();
     cuts.sort_unstable();
     cuts.dedup();
-    // Invariant: the cut at cuts[hi] fails (the last cut is the whole history).
+    // Invariants: the cut at cuts[hi] fails (the last cut is the whole history); lo is 0 or the
+    // cut at cuts[lo - 1] is linearizable.
     let (mut lo, mut hi) = (0, cuts.len().saturating_sub(1));
+    let fails = |at: usize, budget: &mut SearchBudget| -> Option<bool> {
+        let cut = cut_at(search_ops, cuts[at]);
+        let limit = budget.limit(cut.len());
+        if limit == 0 {
+            return None;
+        }
+        // A cut the search cannot decide is taken as failing, keeping the explanation short.
+        Some(linearize::search(&cut, limit, &mut budget.spent) != Verdict::Linearizable)
+    };
+    let blocked = cuts.partition_point(|&t| t < blocked_ns).min(hi);
+    let blocked_fails = if blocked == hi {
+        Some(true) // the whole history, already searched
+    } else {
+        fails(blocked, budget)
+    };
+    match blocked_fails {
+        Some(true) => {
+            hi = blocked;
+            // Gallop backwards for a linearizable cut.
+            let mut step = 1;
+            while lo < hi {
+                let probe = hi.saturating_sub(step).max(lo);
+                match fails(probe, budget) {
+                    Some(true) => hi = probe,
+                    Some(false) => {
+                        lo = probe + 1;
+                        break;
+                    }
+                    None => break,
+                }
+                step *= 2;
+            }
+        }
+        Some(false) => {
+            lo = blocked + 1;
+            // Gallop forwards for a failing cut.
+            let mut step = 1;
+            while lo < hi {
+                let probe = (blocked + step).min(hi);
+                match fails(probe, budget) {
+                    Some(true) => {
+                        hi = probe;
+                        break;
+                    }
+                    Some(false) => lo = probe + 1,
+                    None => break,
+                }
+                step *= 2;
+            }
+        }
+        None => lo = hi,
+    }
     while lo < hi {
         let mid = (lo + hi) / 2;
-        let verdict = linearize::search(
-            &cut_at(search_ops, cuts[mid]),
-            options.search_steps_max,
-            steps,
-        );
-        // A cut the search cannot decide is taken as failing, keeping the explanation short.
-        if verdict == Verdict::Linearizable {
-            lo = mid + 1;
-        } else {
-            hi = mid;
+        match fails(mid, budget) {
+            Some(true) => hi = mid,
+            Some(false) => lo = mid + 1,
+            None => break, // explain with the earliest failing cut found so far
         }
     }
     let cut_ns = cuts.get(hi).copied().unwrap_or(u64::MAX);
@@ -414,40 +470,7 @@ fn explain(
         .iter()
         .filter(|op| op.return_ns == cut_ns)
         .collect();
-    let first_call = culprits.iter().map(|op| op.call_ns).min().unwrap_or(0);
-    let mut involved: Vec<usize> = culprits.iter().map(|op| op.origin).collect();
-    // Concurrent with the culprits.
-    involved.extend(
-        prefix
-            .iter()
-            .filter(|op| op.return_ns >= first_call)
-            .map(|op| op.origin),
-    );
-    // What happened just before them: the last operations and the last writes that completed.
-    let mut before: Vec<&SearchOp> = prefix
-        .iter()
-        .filter(|op| op.return_ns < first_call)
-        .collect();
-    before.sort_by_key(|op| op.return_ns);
-    involved.extend(before.iter().rev().take(3).map(|op| op.origin));
-    let writes_before = before.iter().rev().filter(|op| op.op.written().is_some());
-    involved.extend(writes_before.take(2).map(|op| op.origin));
-    // The writers of what the culprits saw.
-    for culprit in &culprits {
-        if let Some(seen) = culprit.op.observed() {
-            involved.extend(
-                search_ops
-                    .iter()
-                    .filter(|op| op.op.written() == Some(seen))
-                    .map(|op| op.origin)
-                    .take(2),
-            );
-        }
-    }
-    let mut seen_origins = std::collections::HashSet::new();
-    involved.retain(|i| seen_origins.insert(*i));
-    involved.truncate(EXPLAINED_OPS_MAX);
-    involved.sort_unstable();
+    let involved = involved(search_ops, &prefix, &culprits);
     let listed: Vec<String> = involved.iter().map(|&i| describe::op(&ops[i])).collect();
     let culprit_text: Vec<String> = culprits
         .iter()
@@ -462,6 +485,49 @@ fn explain(
         listed.join("; ")
     );
     (involved.iter().map(|&i| ops[i].id()).collect(), text)
+}
+
+/// The operations that explain why `culprits` cannot be placed, most telling first: the
+/// culprits, the writers of what they saw, acknowledged operations overlapping them, writes
+/// with unknown outcome sent while they ran, then what completed just before them. Returns
+/// indices into the key's operations, in id order.
+fn involved(search_ops: &[SearchOp], prefix: &[SearchOp], culprits: &[&SearchOp]) -> Vec<usize> {
+    let first_call = culprits.iter().map(|op| op.call_ns).min().unwrap_or(0);
+    let last_return = culprits.iter().map(|op| op.return_ns).max().unwrap_or(0);
+    let mut involved: Vec<usize> = culprits.iter().map(|op| op.origin).collect();
+    for culprit in culprits {
+        if let Some(seen) = culprit.op.observed() {
+            let writers = search_ops.iter().filter(|op| op.op.written() == Some(seen));
+            involved.extend(writers.map(|op| op.origin).take(2));
+        }
+    }
+    // Judged on the whole history: an operation still running at the cut is concurrent with
+    // the culprits even though the cut treats its outcome as unknown.
+    let overlapping = search_ops.iter().filter(|op| op.call_ns <= last_return);
+    involved.extend(
+        overlapping
+            .clone()
+            .filter(|op| op.return_ns != u64::MAX && op.return_ns >= first_call)
+            .map(|op| op.origin),
+    );
+    involved.extend(
+        overlapping
+            .filter(|op| op.return_ns == u64::MAX && op.call_ns >= first_call)
+            .map(|op| op.origin),
+    );
+    let mut before: Vec<&SearchOp> = prefix
+        .iter()
+        .filter(|op| op.return_ns < first_call)
+        .collect();
+    before.sort_by_key(|op| op.return_ns);
+    involved.extend(before.iter().rev().take(3).map(|op| op.origin));
+    let writes_before = before.iter().rev().filter(|op| op.op.written().is_some());
+    involved.extend(writes_before.take(2).map(|op| op.origin));
+    let mut seen = std::collections::HashSet::new();
+    involved.retain(|i| seen.insert(*i));
+    involved.truncate(EXPLAINED_OPS_MAX);
+    involved.sort_unstable();
+    involved
 }
 
 /// Operations named in one linearizability explanation.

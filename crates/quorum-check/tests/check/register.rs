@@ -190,7 +190,9 @@ fn the_search_is_bounded() {
     t.get(40, "k", Some("v3"), (101, 102));
     t.get(41, "k", Some("v4"), (103, 104));
     let options = CheckOptions {
-        search_steps_max: 50,
+        search_steps_min: 50,
+        search_steps_per_op: 0,
+        ..CheckOptions::default()
     };
     let report = check_with(&t.history(), &options);
     assert_eq!(
