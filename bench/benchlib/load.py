@@ -26,9 +26,10 @@ class Cell:
 
 
 class Generator:
-    def __init__(self, kind, quorum_bin):
+    def __init__(self, kind, quorum_bin, threads=None):
         self.kind = kind
         self.quorum_bin = quorum_bin
+        self.threads = threads
 
     def available(self):
         """(ok, reason)."""
@@ -58,6 +59,8 @@ class Generator:
             "--warmup", str(warmup),
             "--json",
         ]
+        if self.threads:
+            argv += ["--threads", str(self.threads)]
         return argv + list(target.flags) + list(extra)
 
     def run(self, target, cell, keys, duration, warmup, workload=None, extra=()):

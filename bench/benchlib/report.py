@@ -6,6 +6,22 @@ import os
 from .svg import line_chart
 
 
+NOTES = [
+    "Every system runs on the same machine as every other process of the run, including the load generator: "
+    "the figures compare the systems with each other here, not with a deployment on separate machines.",
+    "Closed loop: each client sends its next request (or pipeline of requests) when the previous reply arrived. "
+    "Latency is per request; with pipeline 16 a request's latency includes waiting behind the others of its batch.",
+    "Pipelining (16) is measured for the RESP systems only: etcd's generator client sends one unary gRPC call at a "
+    "time per client and JetStream publishes wait for their ack, so their concurrency is the client count.",
+    "NATS JetStream has no keyed reads comparable to GET: its row has writes (publish with ack) only.",
+    "Ratios compare quorum's leader with each peer at the same cell (writes with writes, linearizable reads with "
+    "linearizable reads, READONLY reads with serializable reads and with Redis GET).",
+    "Reproduce: `bench/compare --all` from the repository root (root or sudo for apt-get; installs redis-server, "
+    "redis-tools, redis-sentinel, etcd-server, etcd-client and nats-server when missing, builds quorum in release "
+    "mode). `bench/compare --help` lists the options (`--only`, `--duration`, `--failover`, `--smoke`...).",
+]
+
+
 def fmt_num(v):
     if v is None:
         return "-"
@@ -192,9 +208,9 @@ def write(data, out, results_dir):
         f"- Software: {m['quorum']} (commit {m['quorum_commit']}); {m['redis']}; {m['etcd']}; {m['nats']}.",
         f"- Load: `{data['generator']}` for every system (closed loop); {data['duration_s']} s measured after {data['warmup_s']} s warm-up per cell. "
         f"Matrix: {data['matrix']}. Writes: SET / etcd put / JetStream publish with ack over {data['write_keys']:,} keys; reads: "
-        f"GET / etcd range over {data['read_keys']:,} keys, filled before the reads of each value size.",
+        f"GET / etcd range over {data['read_keys']:,} keys, which the generator writes (at the cell's value size) before it measures.",
         "- quorum, Redis and etcd are driven through the leader/primary; quorum's READONLY GET through a follower; "
-        "NATS clients connect to all three servers (publishes go to the stream leader).",
+        "NATS clients are spread round-robin over the three servers (JetStream forwards each publish to the stream leader).",
         f"- Raw results: [{rel(json_path)}]({rel(json_path)}).",
         "",
     ]
@@ -222,6 +238,7 @@ def write(data, out, results_dir):
     for section in ("failover", "recovery", "resources"):
         if data.get(section):
             L += data[section].get("markdown", []) + [""]
+    L += ["## How to read this", ""] + [f"- {n}" for n in NOTES] + [""]
     with open(out, "w") as f:
         f.write("\n".join(L).rstrip() + "\n")
     return [out, json_path] + [p for _, p in chart_paths]

@@ -106,32 +106,59 @@ def info(port, section="", timeout=2.0):
     return out
 
 
+class LoadResult:
+    """What a bulk load achieved: acknowledged SETs, error replies by kind, the highest index
+    acknowledged, the first client-side failure if any."""
+
+    def __init__(self):
+        self.acks = 0
+        self.errors = {}
+        self.last_acked = -1
+        self.failure = None
+
+    def describe(self, total):
+        errs = ", ".join(f"{k} x{v}" for k, v in self.errors.items())
+        out = f"{self.acks:,} of {total:,} SETs acknowledged"
+        if errs:
+            out += f" (errors: {errs})"
+        if self.failure:
+            out += f" (client: {self.failure})"
+        return out
+
+
 def bulk_load(port, keys, value, prefix="k:", batch=1000, timeout=60.0, connections=4):
     """SETs `keys` keys (`prefix` + index) to `value` over `connections` connections with deep
-    pipelining; returns how many were acknowledged (+OK)."""
+    pipelining. Returns a LoadResult; raises only when nothing was acknowledged."""
     import threading
 
-    acks = [0] * connections
-    failures = []
+    result = LoadResult()
+    lock = threading.Lock()
 
     def worker(w):
+        pre = prefix.encode()
         try:
             with Conn(port, timeout=timeout) as c:
                 for start in range(w * batch, keys, batch * connections):
                     end = min(keys, start + batch)
-                    pre = prefix.encode()
                     c.sock.sendall(b"".join(encode(b"SET", b"%s%d" % (pre, i), value) for i in range(start, end)))
-                    for _ in range(end - start):
-                        if c.read_reply() == "OK":
-                            acks[w] += 1
-        except Exception as err:  # noqa: BLE001 - reported as fewer acks
-            failures.append(err)
+                    for i in range(start, end):
+                        r = c.read_reply()
+                        with lock:
+                            if r == "OK":
+                                result.acks += 1
+                                result.last_acked = max(result.last_acked, i)
+                            else:
+                                kind = str(r).split(" ")[0][:24]
+                                result.errors[kind] = result.errors.get(kind, 0) + 1
+        except Exception as err:  # noqa: BLE001 - reported with the result
+            with lock:
+                result.failure = result.failure or f"{type(err).__name__}: {err}"
 
     threads = [threading.Thread(target=worker, args=(w,)) for w in range(connections)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    if failures and not sum(acks):
-        raise failures[0]
-    return sum(acks)
+    if result.acks == 0:
+        raise RuntimeError("bulk load: " + result.describe(keys))
+    return result

@@ -165,10 +165,12 @@ class RedisNode:
         self.dir = directory
         self.name = name
         self.port = port
+        # One directory per instance: the AOF directory and dump file names are fixed.
+        self.data_dir = os.path.join(directory, name)
         self.conf_path = os.path.join(directory, f"{name}.conf")
-        os.makedirs(directory, exist_ok=True)
+        os.makedirs(self.data_dir, exist_ok=True)
         with open(self.conf_path, "w") as f:
-            f.write(redis_conf(port, directory, fsync, replicaof))
+            f.write(redis_conf(port, self.data_dir, fsync, replicaof))
         self.proc = None
 
     def start(self):
