@@ -6,8 +6,18 @@
 //! registers by a linearizability search, list-append and counters by direct rules that need no
 //! search, and `READONLY` reads for staleness and per-session monotonicity.
 //!
+//! | workload (calls on the key) | what is checked | anomalies |
+//! |---|---|---|
+//! | register (GET, SET, SET GET) | phantom and future values, lost updates (two swaps replacing one write), stale reads, then a linearizability search with unknown outcomes at +infinity | `phantom_write`, `lost_write`, `stale_read`, `not_linearizable`, `search_limit_exceeded` |
+//! | list-append (APPEND, GET) | reads are prefixes of one order, tokens unique, sent, not from the future, acknowledged appends present, APPEND lengths agree | `not_linearizable`, `duplicate_apply`, `phantom_write`, `stale_read`, `lost_write` |
+//! | counter (INCR, GET) | INCR values distinct and within bounds, reads between acknowledged and possible counts, no going back in real time | `lost_write`, `duplicate_apply`, `counter_mismatch`, `stale_read`, `phantom_write` |
+//! | `READONLY` GETs (any workload) | staleness measured ([`ReadOnlyStats`]), monotonic per client, no phantom values | `non_monotonic_read`, `phantom_write` |
+//!
 //! The checker judges only what the history shows: it cannot see a write nobody read, and it
-//! says nothing about keys of the wrong shape beyond reporting them as malformed.
+//! says nothing about keys of the wrong shape beyond reporting them as malformed
+//! (`malformed_history`). Register rules that name an anomaly assume each value is written
+//! once (the workloads write unique values); where one is written twice only the search
+//! decides.
 
 mod append;
 mod counter;
@@ -104,7 +114,7 @@ pub fn check_with(history: &History, options: &CheckOptions) -> CheckReport {
         let mut findings = KeyFindings::new(key.key);
         match key.workload {
             // A key nobody wrote is a register that must read nil throughout.
-            Workload::Register | Workload::ReadOnly => {
+            Workload::Register | Workload::Unwritten => {
                 register::check(key, &mut budget, &mut findings, &mut readonly)
             }
             Workload::ListAppend => append::check(key, &mut findings, &mut readonly),

@@ -201,7 +201,7 @@ fn classify(ops: &[Op]) -> Workload {
             Some(_) => {}
         }
     }
-    found.unwrap_or(Workload::ReadOnly)
+    found.unwrap_or(Workload::Unwritten)
 }
 
 fn count(stats: &mut CheckStats, workload: Workload, ops: &[Op]) {

@@ -112,8 +112,8 @@ pub enum Workload {
     ListAppend,
     /// INCR + GET.
     Counter,
-    /// Only GETs: nothing was written, every read must be nil.
-    ReadOnly,
+    /// Only GETs: nothing was written, so every read must be nil (checked as a register).
+    Unwritten,
     /// Calls of several workloads on one key: reported as malformed, not checked further.
     Mixed,
 }
@@ -125,7 +125,7 @@ impl Workload {
             Workload::Register => "register",
             Workload::ListAppend => "list_append",
             Workload::Counter => "counter",
-            Workload::ReadOnly => "read_only",
+            Workload::Unwritten => "unwritten",
             Workload::Mixed => "mixed",
         }
     }
@@ -210,6 +210,29 @@ impl fmt::Display for CheckReport {
         )?;
         for anomaly in &self.anomalies {
             writeln!(f, "  - {anomaly}")?;
+        }
+        for (workload, counts) in &self.stats.by_workload {
+            writeln!(
+                f,
+                "  {workload}: {} ok, {} failed, {} unknown",
+                counts.ok, counts.failed, counts.unknown
+            )?;
+        }
+        let ro = &self.readonly;
+        if ro.reads > 0 {
+            let monotonic = ro.sessions.iter().filter(|s| s.monotonic).count();
+            writeln!(
+                f,
+                "  READONLY: {} reads, {} stale; behind at most {} versions (p99 {}), \
+                 {:.3} ms (p99 {:.3}); {monotonic}/{} sessions monotonic",
+                ro.reads,
+                ro.stale_reads,
+                ro.max_versions_behind,
+                ro.p99_versions_behind,
+                ro.max_ms_behind,
+                ro.p99_ms_behind,
+                ro.sessions.len()
+            )?;
         }
         Ok(())
     }

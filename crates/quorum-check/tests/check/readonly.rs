@@ -23,6 +23,16 @@ fn a_stale_register_read_is_measured_not_reported() {
     assert_eq!(ro.max_ms_behind, 7.0);
     assert_eq!(ro.sessions.len(), 1);
     assert!(ro.sessions[0].monotonic);
+    let text = report.explain();
+    assert!(
+        text.contains("READONLY: 2 reads, 1 stale; behind at most 2 versions"),
+        "{text}"
+    );
+    assert!(text.contains("1/1 sessions monotonic"), "{text}");
+    assert!(
+        text.contains("register: 5 ok, 0 failed, 0 unknown"),
+        "{text}"
+    );
 }
 
 #[test]
