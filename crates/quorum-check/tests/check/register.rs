@@ -244,3 +244,32 @@ fn malformed_operations_and_mixed_keys_are_reported() {
     assert!(report.anomalies.iter().any(|a| a.ops == vec![wrong_reply]));
     assert_eq!(report.stats.by_call["set"].unknown, 2);
 }
+
+#[test]
+fn concurrent_swaps_chain_in_one_order_only() {
+    // Two overlapping swaps: the second returned the first's value, so the first came first
+    // and the register ends holding c.
+    let mut t = Timeline::new();
+    t.set(1, "k", "a", (0, 1));
+    t.swap(1, "k", "b", Some("a"), (2, 10));
+    t.swap(2, "k", "c", Some("b"), (3, 11));
+    t.get(3, "k", Some("c"), (12, 13));
+    assert_valid(&t.check());
+
+    let mut t = Timeline::new();
+    t.set(1, "k", "a", (0, 1));
+    let first = t.swap(1, "k", "b", Some("a"), (2, 10));
+    let second = t.swap(2, "k", "c", Some("b"), (3, 11));
+    let read = t.get(3, "k", Some("b"), (12, 13));
+    let report = t.check();
+    assert_eq!(
+        classes(&report),
+        vec![AnomalyClass::NotLinearizable],
+        "{report}"
+    );
+    assert_finds(
+        &report,
+        AnomalyClass::NotLinearizable,
+        &[first, second, read],
+    );
+}
