@@ -10,7 +10,8 @@
 //! twice in a read (`DuplicateApply`); no token that was never sent or certainly failed, and
 //! none whose APPEND was invoked after the read completed (`PhantomWrite`); a linearizable read
 //! holds every APPEND acknowledged before it was invoked (`StaleRead`; `LostWrite` for the
-//! final read, the last linearizable read of the key); an acknowledged APPEND returned the byte
+//! final read, the last linearizable read of the key) and everything a linearizable read that
+//! ended before it began held (`StaleRead`); an acknowledged APPEND returned the byte
 //! length of `L`'s prefix that ends with its token (`NotLinearizable` when it sits elsewhere,
 //! `LostWrite` when `L` grew past that length without it).
 
@@ -136,7 +137,49 @@ pub(crate) fn check(key: &KeyOps, out: &mut KeyFindings, readonly: &mut ReadOnly
     }
     check_future_tokens(ops, &appends, &order, &reads, out);
     check_lengths(ops, &order, whole.len(), out);
-    check_missing(ops, &order, &reads, final_read, out, readonly);
+    let flagged = check_missing(ops, &order, &reads, final_read, out, readonly);
+    check_reads_in_real_time(ops, &reads, &flagged, out);
+}
+
+/// A linearizable read that began after another ended holds at least as much of the list.
+/// Reads in `flagged` were already reported as missing acknowledged APPENDs.
+fn check_reads_in_real_time(
+    ops: &[Op],
+    reads: &[Read],
+    flagged: &FxHashSet<usize>,
+    out: &mut KeyFindings,
+) {
+    let linearizable: Vec<(usize, usize)> = reads
+        .iter()
+        .filter(|r| !ops[r.op].is_readonly_read() && !flagged.contains(&r.op))
+        .filter_map(|r| r.prefix_tokens.map(|n| (r.op, n)))
+        .collect();
+    let mut by_complete = linearizable.clone();
+    by_complete.sort_by_key(|&(i, _)| ops[i].complete_ns);
+    let mut by_invoke = linearizable;
+    by_invoke.sort_by_key(|&(i, _)| ops[i].invoke_ns());
+    let mut done = 0;
+    let mut longest: Option<(usize, usize)> = None; // (tokens, read)
+    for (i, n) in by_invoke {
+        let op = &ops[i];
+        while done < by_complete.len() && ops[by_complete[done].0].complete_ns < op.invoke_ns() {
+            let (j, m) = by_complete[done];
+            if longest.is_none_or(|(most, _)| m > most) {
+                longest = Some((m, j));
+            }
+            done += 1;
+        }
+        let Some((most, j)) = longest.filter(|&(most, _)| n < most) else {
+            continue;
+        };
+        out.push(AnomalyClass::StaleRead, vec![ops[j].id(), op.id()], || {
+            format!(
+                "{} holds {n} tokens, but {} had already read {most} before it began",
+                describe::op(op),
+                describe::op(&ops[j])
+            )
+        });
+    }
 }
 
 /// Divergent reads checked for missing APPENDs.
@@ -374,7 +417,8 @@ fn check_lengths(ops: &[Op], order: &Order, whole_bytes: usize, out: &mut KeyFin
 }
 
 /// Acknowledged APPENDs missing from later reads: anomalies for linearizable reads, staleness
-/// for `READONLY` ones; and per-client monotonicity of `READONLY` reads.
+/// for `READONLY` ones; and per-client monotonicity of `READONLY` reads. Returns the reads
+/// reported.
 fn check_missing(
     ops: &[Op],
     order: &Order,
@@ -382,7 +426,8 @@ fn check_missing(
     final_read: Option<usize>,
     out: &mut KeyFindings,
     readonly: &mut ReadOnlyCollector,
-) {
+) -> FxHashSet<usize> {
+    let mut flagged = FxHashSet::default();
     // Acknowledged APPENDs with their position in L (L's length when absent), by completion.
     let absent = order.tokens.len();
     let mut acked: Vec<(u64, usize, usize)> = ops
@@ -421,6 +466,7 @@ fn check_missing(
         }
         if let Some((_, a)) = first {
             report_missing(ops, read.op, a, missing, Some(read.op) == final_read, out);
+            flagged.insert(read.op);
         }
     }
     // Monotonicity per READONLY client, in invocation order.
@@ -449,4 +495,5 @@ fn check_missing(
         }
         last.insert(client, (n, read.op));
     }
+    flagged
 }

@@ -130,3 +130,17 @@ fn an_append_acknowledged_at_a_length_the_list_passed_without_it_was_lost() {
     assert_eq!(classes(&report), vec![AnomalyClass::LostWrite], "{report}");
     assert_finds(&report, AnomalyClass::LostWrite, &[lost, read]);
 }
+
+#[test]
+fn a_read_shorter_than_one_that_ended_before_it_is_stale() {
+    // b's outcome is unknown, so only the earlier read proves it had been applied.
+    let mut t = Timeline::new();
+    t.append(1, "l", "a,", 2, (0, 1));
+    t.unknown(1, "l", append_call("b,"), 2);
+    let long = t.get(2, "l", Some("a,b,"), (10, 11));
+    let short = t.get(3, "l", Some("a,"), (12, 13));
+    t.get(3, "l", Some("a,b,"), (14, 15));
+    let report = t.check();
+    assert_eq!(classes(&report), vec![AnomalyClass::StaleRead], "{report}");
+    assert_finds(&report, AnomalyClass::StaleRead, &[long, short]);
+}

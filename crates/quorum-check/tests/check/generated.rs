@@ -6,7 +6,7 @@ use std::time::Instant;
 use proptest::prelude::*;
 use quorum_check::{check, AnomalyClass, Call, CheckReport, History, Outcome, Reply};
 
-use crate::porcupine::all_registers_linearizable;
+use crate::porcupine::{all_keys_linearizable, all_registers_linearizable};
 use crate::sim::{generate, Kind, Rng, SimConfig};
 
 fn config(seed: u64, clients: u32, keys: u32, ops: usize, unknown: u64, failed: u64) -> SimConfig {
@@ -160,6 +160,86 @@ fn damage_final_reads(history: &mut History) -> usize {
     damaged
 }
 
+/// Damages one linearizable list or counter observation: a list read loses, duplicates or
+/// reorders tokens, or gains one sent later; a counter read or INCR reply moves by one.
+fn mutate_list_or_counter(history: &mut History, rng: &mut Rng) {
+    let candidates: Vec<usize> = (0..history.ops.len())
+        .filter(|&i| {
+            let op = &history.ops[i];
+            op.is_ok()
+                && !op.key.starts_with("register")
+                && op.consistency == quorum_check::Consistency::Linearizable
+                && matches!(op.call, Call::Get | Call::Incr)
+        })
+        .collect();
+    let Some(&i) = candidates.get(rng.below(candidates.len() as u64) as usize) else {
+        return;
+    };
+    let key = history.ops[i].key.clone();
+    let reply = match history.ops[i].reply() {
+        Some(Reply::Int { value }) => Reply::Int {
+            value: if rng.percent(50) {
+                value + 1
+            } else {
+                value - 1
+            },
+        },
+        Some(Reply::Value { value }) if key.starts_with("counter") => {
+            let n: i64 = value.as_deref().map_or(0, |v| v.parse().unwrap_or(0));
+            let n = if rng.percent(50) {
+                n + 1
+            } else {
+                (n - 1).max(0)
+            };
+            Reply::Value {
+                value: (n > 0).then(|| n.to_string()),
+            }
+        }
+        Some(Reply::Value { value }) => {
+            let mut tokens: Vec<String> = value
+                .as_deref()
+                .unwrap_or("")
+                .split_inclusive(',')
+                .map(str::to_string)
+                .collect();
+            let sent: Vec<String> = history
+                .ops
+                .iter()
+                .filter(|op| op.key == key)
+                .filter_map(|op| match &op.call {
+                    Call::Append { token } => Some(token.clone()),
+                    _ => None,
+                })
+                .collect();
+            let at = rng.below(tokens.len() as u64 + 1) as usize;
+            match rng.below(4) {
+                0 if !tokens.is_empty() => {
+                    tokens.remove(at.min(tokens.len() - 1));
+                }
+                1 if !tokens.is_empty() => {
+                    let token = tokens[at.min(tokens.len() - 1)].clone();
+                    tokens.insert(at, token);
+                }
+                2 if tokens.len() >= 2 => {
+                    let k = at.min(tokens.len() - 2);
+                    tokens.swap(k, k + 1);
+                }
+                _ => {
+                    if let Some(token) = sent.get(rng.below(sent.len() as u64) as usize) {
+                        tokens.push(token.clone());
+                    }
+                }
+            }
+            let joined = tokens.concat();
+            Reply::Value {
+                value: (!joined.is_empty()).then_some(joined),
+            }
+        }
+        _ => return,
+    };
+    history.ops[i].outcome = Outcome::Ok { reply };
+}
+
 fn assert_valid_generated(history: &History, report: &CheckReport) {
     assert!(
         report.valid,
@@ -225,6 +305,28 @@ proptest! {
                 report
             );
         }
+    }
+
+    #[test]
+    fn list_and_counter_verdicts_agree_with_porcupine(
+        seed in any::<u64>(),
+        clients in 1u32..6,
+        ops in 1usize..60,
+        unknown in 0u64..30,
+        mutate in any::<bool>(),
+    ) {
+        let cfg = SimConfig {
+            readonly_clients: 0,
+            kinds: vec![Kind::List, Kind::Counter],
+            ..config(seed, clients, 2, ops, unknown, 5)
+        };
+        let mut history = generate(&cfg);
+        if mutate {
+            mutate_list_or_counter(&mut history, &mut Rng::new(seed ^ 0x5EED));
+        }
+        let report = check(&history);
+        let porcupine = all_keys_linearizable(&history);
+        prop_assert_eq!(report.valid, porcupine, "quorum-check says:\n{}", report);
     }
 
     #[test]

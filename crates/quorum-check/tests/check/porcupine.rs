@@ -36,9 +36,134 @@ impl Model for Register {
     }
 }
 
-/// Porcupine's verdict on every register key of `history`: operations that failed, reads
-/// without a result and `READONLY` reads are left out, and unknown outcomes return at +infinity
-/// (Porcupine's own convention).
+/// A list of tokens kept as the string GET returns; APPEND checks its returned length.
+#[derive(Debug, Clone)]
+pub struct List;
+
+#[derive(Debug, Clone)]
+pub enum ListOp {
+    Get(String),
+    /// Append(token, returned length when known).
+    Append(String, Option<i64>),
+}
+
+impl Model for List {
+    type State = String;
+    type Op = ListOp;
+    type Metadata = ();
+
+    fn init() -> String {
+        String::new()
+    }
+
+    fn step(state: &String, op: &ListOp) -> (bool, String) {
+        match op {
+            ListOp::Get(value) => (value == state, state.clone()),
+            ListOp::Append(token, length) => {
+                let next = format!("{state}{token}");
+                (length.is_none_or(|l| l as usize == next.len()), next)
+            }
+        }
+    }
+}
+
+/// A counter; INCR checks its returned value.
+#[derive(Debug, Clone)]
+pub struct Counter;
+
+#[derive(Debug, Clone)]
+pub enum CounterOp {
+    Get(i64),
+    Incr(Option<i64>),
+}
+
+impl Model for Counter {
+    type State = i64;
+    type Op = CounterOp;
+    type Metadata = ();
+
+    fn init() -> i64 {
+        0
+    }
+
+    fn step(state: &i64, op: &CounterOp) -> (bool, i64) {
+        match op {
+            CounterOp::Get(value) => (value == state, *state),
+            CounterOp::Incr(value) => (value.is_none_or(|v| v == state + 1), state + 1),
+        }
+    }
+}
+
+/// Porcupine's verdict on every key of `history`, each with the model its name says
+/// (`register-*`, `list-*`, `counter-*`); operations that failed, reads without a result and
+/// `READONLY` reads are left out, and unknown outcomes return at +infinity.
+pub fn all_keys_linearizable(history: &History) -> bool {
+    let mut lists: BTreeMap<&str, Vec<POperation<List>>> = BTreeMap::new();
+    let mut counters: BTreeMap<&str, Vec<POperation<Counter>>> = BTreeMap::new();
+    for op in &history.ops {
+        if op.consistency == Consistency::ReadOnly && op.call == Call::Get {
+            continue;
+        }
+        let reply = match &op.outcome {
+            Outcome::Failed { .. } => continue,
+            Outcome::Unknown { .. } => None,
+            Outcome::Ok { reply } => Some(reply),
+        };
+        let call_time = op.invoke_ns as i64;
+        let return_time = match reply {
+            Some(_) => op.complete_ns.map_or(i64::MAX, |t| t as i64),
+            None => i64::MAX,
+        };
+        let length = match reply {
+            Some(Reply::Int { value }) => Some(*value),
+            _ => None,
+        };
+        let read = match reply {
+            Some(Reply::Value { value }) => Some(value.clone().unwrap_or_default()),
+            _ => None,
+        };
+        if op.key.starts_with("list") {
+            let list_op = match (&op.call, read) {
+                (Call::Get, Some(value)) => ListOp::Get(value),
+                (Call::Append { token }, _) => ListOp::Append(token.clone(), length),
+                _ => continue,
+            };
+            lists.entry(&op.key).or_default().push(POperation {
+                client_id: Some(op.client),
+                call_time,
+                return_time,
+                op: list_op,
+                metadata: None,
+            });
+        } else if op.key.starts_with("counter") {
+            let counter_op = match (&op.call, read) {
+                (Call::Get, Some(value)) if value.is_empty() => CounterOp::Get(0),
+                (Call::Get, Some(value)) => match value.parse() {
+                    Ok(n) => CounterOp::Get(n),
+                    Err(_) => return false,
+                },
+                (Call::Incr, _) => CounterOp::Incr(length),
+                _ => continue,
+            };
+            counters.entry(&op.key).or_default().push(POperation {
+                client_id: Some(op.client),
+                call_time,
+                return_time,
+                op: counter_op,
+                metadata: None,
+            });
+        }
+    }
+    all_registers_linearizable(history)
+        && lists
+            .values()
+            .all(|ops| porcupine_rs::check_operations::<List>(ops))
+        && counters
+            .values()
+            .all(|ops| porcupine_rs::check_operations::<Counter>(ops))
+}
+
+/// Porcupine's verdict on every register key of `history` (see [`all_keys_linearizable`]).
 pub fn all_registers_linearizable(history: &History) -> bool {
     let mut by_key: BTreeMap<&str, Vec<POperation<Register>>> = BTreeMap::new();
     let mut ids: HashMap<String, u64> = HashMap::new();
@@ -51,7 +176,11 @@ pub fn all_registers_linearizable(history: &History) -> bool {
             }
         }
     };
-    for op in &history.ops {
+    for op in history
+        .ops
+        .iter()
+        .filter(|op| op.key.starts_with("register"))
+    {
         if op.consistency == Consistency::ReadOnly && op.call == Call::Get {
             continue;
         }
