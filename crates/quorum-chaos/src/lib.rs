@@ -1,19 +1,118 @@
-//! `quorum chaos` and `quorum verify` (under construction in this session).
+//! `quorum chaos` and `quorum verify`: record a history of concurrent client operations,
+//! check it with `quorum-check`, and report.
+//!
+//! `quorum chaos` starts its own cluster of real `quorum node` processes and injects a seeded
+//! schedule of faults while clients run ([`chaos`]); `quorum verify` runs the same workload
+//! against endpoints someone else runs, without faults ([`verify`]). Both end with a verdict:
+//! exit 0 when the history is valid, 1 when an anomaly was found, 2 when the harness itself
+//! failed. This crate talks to nodes only over the wire, like any client; it never links the
+//! server.
+
+mod chaos;
+mod checks;
+mod cluster;
+mod nemesis;
+mod netns;
+mod recorder;
+mod report;
+mod resp;
+mod run;
+mod schedule;
+mod timeline;
+mod verify;
+mod workload;
+
+use std::path::PathBuf;
+
+pub use chaos::run_chaos;
+pub use verify::run_verify;
 
 /// Flags of `quorum chaos`.
-#[derive(Debug, clap::Args)]
-pub struct ChaosArgs {}
+#[derive(Debug, Clone, clap::Args)]
+#[command(
+    after_help = "Exit status: 0 when the history is valid, 1 when an anomaly was found \
+    (printed with the operations that prove it), 2 when the harness failed. The same --seed \
+    gives the same fault schedule (see --print-schedule). Partitions run every node in its own \
+    network namespace and need root; clock faults need libfaketime (Debian package faketime)."
+)]
+pub struct ChaosArgs {
+    /// How long the workload runs under faults (e.g. 30s, 5m).
+    #[arg(long, default_value = "60s", value_parser = schedule::parse_duration)]
+    pub duration: std::time::Duration,
 
-/// Flags of `quorum verify`.
-#[derive(Debug, clap::Args)]
-pub struct VerifyArgs {}
+    /// Nodes in the cluster.
+    #[arg(long, default_value_t = 3)]
+    pub nodes: usize,
 
-/// Runs `quorum chaos`; returns the process exit code (0 valid, 1 anomaly, 2 harness error).
-pub fn run_chaos(_args: ChaosArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("quorum chaos is under construction")
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+
+    /// Faults to inject: a comma-separated list of kill, pause, partition, membership,
+    /// snapshot, clock, disk; or all.
+    #[arg(long, default_value = "all")]
+    pub faults: String,
+
+    /// Time between the starts of two faults (each is healed before the next).
+    #[arg(long, default_value = "5s", value_parser = schedule::parse_duration)]
+    pub interval: std::time::Duration,
+
+    /// Seed of the fault schedule and the clients' choices (random and printed when absent).
+    #[arg(long)]
+    pub seed: Option<u64>,
+
+    /// Print the fault schedule of this seed and exit without starting anything.
+    #[arg(long)]
+    pub print_schedule: bool,
+
+    /// Snapshot threshold (log entries) of the nodes when snapshot faults are on, so
+    /// snapshots and their installation race with everything else.
+    #[arg(long, default_value_t = 50)]
+    pub snapshot_logs_since_last: u64,
 }
 
-/// Runs `quorum verify`; returns the process exit code (0 valid, 1 anomaly, 2 harness error).
-pub fn run_verify(_args: VerifyArgs) -> anyhow::Result<u8> {
-    anyhow::bail!("quorum verify is under construction")
+/// Flags of `quorum verify`.
+#[derive(Debug, Clone, clap::Args)]
+#[command(after_help = "verify writes only keys under its own prefix \
+    (`quorum-verify:<run id>:`), unique to each run, so it never reads or changes existing data; \
+    it deletes its keys at the end. Exit status: 0 valid, 1 anomaly, 2 harness error.")]
+pub struct VerifyArgs {
+    /// Endpoints to test: HOST:PORT, comma-separated (nodes of one cluster, or one server).
+    #[arg(long, value_delimiter = ',', required = true)]
+    pub endpoints: Vec<String>,
+
+    /// How long the workload runs (e.g. 30s, 5m).
+    #[arg(long, default_value = "30s", value_parser = schedule::parse_duration)]
+    pub duration: std::time::Duration,
+
+    #[command(flatten)]
+    pub workload: WorkloadArgs,
+
+    /// Seed of the clients' choices (random and printed when absent).
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// Workload flags shared by `chaos` and `verify`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkloadArgs {
+    /// Concurrent clients, each with its own connection, spread over the nodes.
+    #[arg(long, default_value_t = 10)]
+    pub clients: usize,
+
+    /// How many of the clients connect with READONLY and only read (stale reads allowed,
+    /// reported separately); default: one in five.
+    #[arg(long)]
+    pub readonly_clients: Option<usize>,
+
+    /// Keys per workload (list-append, register, counter).
+    #[arg(long, default_value_t = 5)]
+    pub keys: usize,
+
+    /// A request with no reply within this many milliseconds is recorded as unknown.
+    #[arg(long, default_value_t = 2_000)]
+    pub op_timeout_ms: u64,
+
+    /// Write summary.md, history.json, check.json and timeline.html into this directory.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
 }

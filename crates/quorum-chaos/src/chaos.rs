@@ -1,0 +1,161 @@
+//! `quorum chaos`: start a cluster, run the workload while the fault injector follows the
+//! seeded schedule, heal, check liveness and replica divergence, check the history, report.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::cluster::{ClusterControl, LocalCluster};
+use crate::nemesis::{Nemesis, Shared};
+use crate::report::RunFacts;
+use crate::schedule::{self, FaultClass};
+use crate::{checks, netns, run, verify, ChaosArgs};
+
+/// Key prefix of chaos runs (the cluster is the run's own, so any prefix is safe).
+const PREFIX: &str = "chaos:";
+
+/// Runs `quorum chaos`; returns the process exit code (0 valid, 1 anomaly, 2 harness error).
+pub fn run_chaos(args: ChaosArgs) -> anyhow::Result<u8> {
+    let seed = run::seed_or_random(args.seed);
+    let classes = FaultClass::parse_list(&args.faults)?;
+    let plan = schedule::plan(seed, args.duration, args.interval, &classes);
+    let schedule: Vec<String> = plan
+        .iter()
+        .map(|f| format!("at {:.1} s: {}", f.at.as_secs_f64(), f.action))
+        .collect();
+    if args.print_schedule {
+        println!("seed {seed}");
+        for line in &schedule {
+            println!("{line}");
+        }
+        return Ok(0);
+    }
+    if args.nodes == 0 {
+        anyhow::bail!("--nodes must be at least 1");
+    }
+    let faults_text: Vec<&str> = classes.iter().map(|c| c.name()).collect();
+    eprintln!(
+        "chaos: seed {seed} (rerun with --seed {seed}), {} nodes, faults {}, {} planned",
+        args.nodes,
+        faults_text.join(","),
+        plan.len()
+    );
+
+    let mut notes = Vec::new();
+    let mut node_args = Vec::new();
+    if classes.contains(&FaultClass::Snapshot) {
+        node_args.extend([
+            "--snapshot-logs-since-last".to_string(),
+            args.snapshot_logs_since_last.to_string(),
+            "--logs-to-keep-after-snapshot".to_string(),
+            "10".to_string(),
+        ]);
+    }
+    let binary = std::env::current_exe().context("cannot find the quorum binary")?;
+    let wants_netns = classes
+        .iter()
+        .any(|c| matches!(c, FaultClass::Partition | FaultClass::Clock));
+    let cluster: Box<dyn ClusterControl> = match (wants_netns, netns::unavailable()) {
+        (true, None) => Box::new(netns::NetnsCluster::start(&binary, args.nodes, &node_args)?),
+        (wants, reason) => {
+            if let (true, Some(reason)) = (wants, reason) {
+                let note = format!("partition and clock faults skipped: {reason}");
+                eprintln!("chaos: {note}");
+                notes.push(note);
+            }
+            Box::new(LocalCluster::start(&binary, args.nodes, &node_args)?)
+        }
+    };
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let endpoints = cluster.endpoints();
+        let endpoint_names: Vec<String> = endpoints
+            .iter()
+            .map(|e| format!("{}={}", e.node, e.addr))
+            .collect();
+        let session = run::Session::start(&args.workload, PREFIX.into(), seed, endpoints)?;
+        let shared = Arc::new(Shared::default());
+        let progress = run::spawn_progress(session.recorder.clone(), shared.clone());
+        let interrupt = run::spawn_interrupt(shared.clone());
+
+        let mut nemesis = Nemesis::new(
+            cluster,
+            session.recorder.clone(),
+            shared.clone(),
+            session.endpoints.clone(),
+            seed,
+        );
+        let duration = args.duration;
+        let injector = std::thread::spawn(move || {
+            nemesis.run(&plan, duration);
+            nemesis
+        });
+        let nemesis = tokio::task::spawn_blocking(move || injector.join())
+            .await?
+            .map_err(|_| anyhow::anyhow!("the fault injector panicked"))?;
+        if shared.abort.load(Ordering::Relaxed) {
+            anyhow::bail!("interrupted; the cluster was healed and is being stopped");
+        }
+
+        // Liveness first, while the clients still run: a node that cannot serve writes
+        // after the heal is the failure, whatever the clients see.
+        let final_endpoints = nemesis.cluster.endpoints();
+        eprintln!("chaos: healed; checking that every node serves a write");
+        let liveness = checks::liveness(&final_endpoints, PREFIX).await;
+        let workload = session.workload.clone();
+        let clients = session.finish().await?;
+        progress.abort();
+        interrupt.abort();
+        eprintln!("chaos: comparing replica digests");
+        let mut facts = RunFacts {
+            mode: "chaos".into(),
+            command: format!(
+                "quorum chaos --duration {}s --nodes {} --clients {} --keys {} --faults {} --interval {}ms --seed {seed}",
+                duration.as_secs(),
+                args.nodes,
+                args.workload.clients,
+                args.workload.keys,
+                faults_text.join(","),
+                args.interval.as_millis()
+            ),
+            seed,
+            duration_s: duration.as_secs_f64(),
+            endpoints: endpoint_names,
+            schedule,
+            notes,
+            liveness,
+            ..RunFacts::default()
+        };
+        match checks::divergence(&final_endpoints).await {
+            Ok(d) => facts.divergence = d,
+            Err(e) => facts.divergence_error = Some(format!("{e:#}")),
+        }
+        drop(workload);
+        let faults = std::mem::take(&mut *shared.faults.lock().unwrap_or_else(|e| e.into_inner()));
+        facts
+            .notes
+            .extend(shared.notes.lock().unwrap_or_else(|e| e.into_inner()).drain(..));
+        let history = run::history(clients, faults);
+        let code = verify::finish(&args.workload, &facts, &history)?;
+        if code != 0 {
+            eprintln!("chaos: node logs (tails):\n{}", tail(&nemesis.cluster.log_tails(), 40));
+        }
+        // Dropping the cluster stops every node (and removes namespaces).
+        drop(nemesis);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        Ok(code)
+    })
+}
+
+/// The last `lines` lines of each node's section of `logs` would be ideal; keep it simple and
+/// bound the total.
+fn tail(logs: &str, lines: usize) -> String {
+    let all: Vec<&str> = logs.lines().collect();
+    all[all.len().saturating_sub(lines * 5)..].join("\n")
+}

@@ -1,0 +1,152 @@
+//! The cluster a chaos run controls, behind one trait so faults do not care how nodes run.
+//!
+//! [`LocalCluster`] is `quorum-testkit`'s [`quorum_testkit::Cluster`] on loopback: kill,
+//! pause, restart, wipe and membership changes. [`crate::netns::NetnsCluster`] runs every
+//! node in its own network namespace, which adds partitions and per-node environments
+//! (libfaketime). All methods block; the fault injector runs on its own thread.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use quorum_testkit::Cluster;
+
+use crate::workload::Endpoint;
+
+/// What the fault injector needs from a cluster.
+pub trait ClusterControl: Send {
+    /// Current voters and learners the run added, in id order (removed nodes excluded).
+    fn members(&self) -> Vec<u64>;
+    /// The RESP address of node `id`.
+    fn resp_addr(&self, id: u64) -> SocketAddr;
+    /// The leader confirmed by a majority, if any right now.
+    fn leader(&self) -> Option<u64>;
+    /// Waits for a confirmed leader.
+    fn wait_for_leader(&self, timeout: Duration) -> anyhow::Result<u64>;
+    /// kill -9 node `id`.
+    fn kill9(&mut self, id: u64) -> anyhow::Result<()>;
+    /// Starts node `id` again from its data directory; `env` is added to its environment.
+    fn restart(&mut self, id: u64, env: &[(String, String)]) -> anyhow::Result<()>;
+    /// SIGSTOP node `id`.
+    fn pause(&mut self, id: u64) -> anyhow::Result<()>;
+    /// SIGCONT node `id`.
+    fn resume(&mut self, id: u64) -> anyhow::Result<()>;
+    /// True while node `id`'s process runs (paused counts as running).
+    fn is_running(&mut self, id: u64) -> bool;
+    /// Removes voter `id` through the admin API and stops its process.
+    fn remove_member(&mut self, id: u64) -> anyhow::Result<()>;
+    /// Starts a new node and adds it as a voter; returns its id.
+    fn add_member(&mut self) -> anyhow::Result<u64>;
+    /// Deletes the data directory of stopped node `id`.
+    fn wipe(&mut self, id: u64) -> anyhow::Result<()>;
+    /// Drops every packet from node `from` to node `to` (one direction), until healed.
+    fn drop_link(&mut self, _from: u64, _to: u64) -> anyhow::Result<()> {
+        bail!("this cluster cannot partition the network (run as root for network namespaces)")
+    }
+    /// Removes every network fault.
+    fn heal_network(&mut self) -> anyhow::Result<()> {
+        Ok(())
+    }
+    /// True when [`ClusterControl::restart`] honours `env` (per-node environments).
+    fn supports_env(&self) -> bool {
+        false
+    }
+    /// The last lines of every node's log, for a harness error.
+    fn log_tails(&self) -> String;
+
+    /// Every member as a client endpoint.
+    fn endpoints(&self) -> Vec<Endpoint> {
+        self.members()
+            .into_iter()
+            .map(|id| Endpoint {
+                node: u32::try_from(id).unwrap_or(u32::MAX),
+                addr: self.resp_addr(id),
+            })
+            .collect()
+    }
+}
+
+/// A testkit cluster on loopback.
+pub struct LocalCluster {
+    cluster: Cluster,
+    members: Vec<u64>,
+}
+
+impl LocalCluster {
+    /// Starts `nodes` nodes of `binary` with test Raft timings and `extra_args` on each.
+    pub fn start(binary: &Path, nodes: usize, extra_args: &[String]) -> anyhow::Result<Self> {
+        let mut builder = Cluster::builder(binary).nodes(nodes).fast_raft(true);
+        for arg in extra_args {
+            builder = builder.arg(arg.clone());
+        }
+        let cluster = builder.start().context("cannot start the local cluster")?;
+        let members = cluster.ids();
+        Ok(LocalCluster { cluster, members })
+    }
+}
+
+impl ClusterControl for LocalCluster {
+    fn members(&self) -> Vec<u64> {
+        self.members.clone()
+    }
+
+    fn resp_addr(&self, id: u64) -> SocketAddr {
+        self.cluster.node(id).resp_addr()
+    }
+
+    fn leader(&self) -> Option<u64> {
+        self.cluster.leader_id()
+    }
+
+    fn wait_for_leader(&self, timeout: Duration) -> anyhow::Result<u64> {
+        self.cluster.wait_for_leader(timeout)
+    }
+
+    fn kill9(&mut self, id: u64) -> anyhow::Result<()> {
+        self.cluster.node_mut(id).kill9()
+    }
+
+    fn restart(&mut self, id: u64, env: &[(String, String)]) -> anyhow::Result<()> {
+        if !env.is_empty() {
+            bail!("the loopback cluster cannot give one node its own environment");
+        }
+        self.cluster.node_mut(id).restart()
+    }
+
+    fn pause(&mut self, id: u64) -> anyhow::Result<()> {
+        self.cluster.node_mut(id).sigstop()
+    }
+
+    fn resume(&mut self, id: u64) -> anyhow::Result<()> {
+        self.cluster.node_mut(id).sigcont()
+    }
+
+    fn is_running(&mut self, id: u64) -> bool {
+        self.cluster.node_mut(id).is_running()
+    }
+
+    fn remove_member(&mut self, id: u64) -> anyhow::Result<()> {
+        self.cluster.remove_node(id)?;
+        self.members.retain(|m| *m != id);
+        let node = self.cluster.node_mut(id);
+        if node.is_running() {
+            node.kill9()?;
+        }
+        Ok(())
+    }
+
+    fn add_member(&mut self) -> anyhow::Result<u64> {
+        let id = self.cluster.add_node()?;
+        self.members.push(id);
+        Ok(id)
+    }
+
+    fn wipe(&mut self, id: u64) -> anyhow::Result<()> {
+        self.cluster.node_mut(id).wipe_data()
+    }
+
+    fn log_tails(&self) -> String {
+        self.cluster.log_tails()
+    }
+}

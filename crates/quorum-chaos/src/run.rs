@@ -1,0 +1,173 @@
+//! What `chaos` and `verify` share: starting the clients, the progress line, the final reads,
+//! turning the clients' records into one [`History`], and the verdict.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use quorum_check::{Consistency, FaultEvent, History};
+use tokio::task::JoinHandle;
+
+use crate::nemesis::Shared;
+use crate::recorder::Recorder;
+use crate::workload::{Client, Endpoint, Endpoints, Workload};
+use crate::WorkloadArgs;
+
+/// The clients of one run while they work.
+pub struct Session {
+    /// The run's clock and counters.
+    pub recorder: Arc<Recorder>,
+    /// Keys and timeouts.
+    pub workload: Arc<Workload>,
+    /// Where clients connect; the fault injector updates it.
+    pub endpoints: Endpoints,
+    stop: Arc<AtomicBool>,
+    handles: Vec<JoinHandle<Client>>,
+}
+
+impl Session {
+    /// Validates the workload flags and starts the clients against `endpoints`.
+    pub fn start(
+        args: &WorkloadArgs,
+        prefix: String,
+        seed: u64,
+        endpoints: Vec<Endpoint>,
+    ) -> anyhow::Result<Session> {
+        if args.clients == 0 || args.keys == 0 || args.op_timeout_ms == 0 {
+            anyhow::bail!("--clients, --keys and --op-timeout-ms must be at least 1");
+        }
+        let readonly = args.readonly_clients.unwrap_or(args.clients / 5);
+        if readonly >= args.clients {
+            anyhow::bail!(
+                "--readonly-clients ({readonly}) must be fewer than --clients ({}): the final \
+                 reads need a linearizable client",
+                args.clients
+            );
+        }
+        let workload = Arc::new(Workload::new(
+            prefix,
+            args.keys,
+            Duration::from_millis(args.op_timeout_ms),
+            seed,
+        ));
+        let recorder = Recorder::new();
+        let endpoints: Endpoints = Arc::new(std::sync::RwLock::new(endpoints));
+        let stop = Arc::new(AtomicBool::new(false));
+        let handles = (0..args.clients)
+            .map(|i| {
+                // The READONLY clients are the last ones, so client 0 always reads linearizably.
+                let consistency = if i >= args.clients - readonly {
+                    Consistency::ReadOnly
+                } else {
+                    Consistency::Linearizable
+                };
+                let mut client = Client::new(i as u32, consistency);
+                let (workload, endpoints, recorder, stop) = (
+                    workload.clone(),
+                    endpoints.clone(),
+                    recorder.clone(),
+                    stop.clone(),
+                );
+                tokio::spawn(async move {
+                    client.run(&workload, &endpoints, &recorder, &stop).await;
+                    client
+                })
+            })
+            .collect();
+        Ok(Session {
+            recorder,
+            workload,
+            endpoints,
+            stop,
+            handles,
+        })
+    }
+
+    /// Stops the clients (each finishes its current operation, bounded by the op timeout),
+    /// then has every linearizable client read every key once more.
+    pub async fn finish(self) -> anyhow::Result<Vec<Client>> {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut clients = Vec::new();
+        for handle in self.handles {
+            clients.push(handle.await?);
+        }
+        let readers: Vec<JoinHandle<Client>> = clients
+            .into_iter()
+            .map(|mut client| {
+                let (workload, endpoints, recorder) = (
+                    self.workload.clone(),
+                    self.endpoints.clone(),
+                    self.recorder.clone(),
+                );
+                tokio::spawn(async move {
+                    if client.consistency == Consistency::Linearizable {
+                        client.final_reads(&workload, &endpoints, &recorder).await;
+                    }
+                    client
+                })
+            })
+            .collect();
+        let mut clients = Vec::new();
+        for reader in readers {
+            clients.push(reader.await?);
+        }
+        Ok(clients)
+    }
+}
+
+/// Merges the clients' operations (sorted by id) and the faults into one history.
+pub fn history(clients: Vec<Client>, faults: Vec<FaultEvent>) -> History {
+    let mut ops: Vec<_> = clients.into_iter().flat_map(|c| c.ops).collect();
+    ops.sort_by_key(|op| op.id);
+    History { ops, faults }
+}
+
+/// Prints a progress line to stderr every second until aborted.
+pub fn spawn_progress(recorder: Arc<Recorder>, shared: Arc<Shared>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let (ok, failed, unknown) = recorder.counts();
+            let (faults, last) = {
+                let faults = shared.faults.lock().unwrap_or_else(|e| e.into_inner());
+                let last = faults
+                    .last()
+                    .filter(|f| f.end_ns.is_none())
+                    .map(|f| format!(" (now: {} {})", f.class, f.detail))
+                    .unwrap_or_default();
+                (faults.len(), last)
+            };
+            let leader = match shared.leader.load(Ordering::Relaxed) {
+                0 => "none".to_string(),
+                id => id.to_string(),
+            };
+            eprintln!(
+                "[{:>5.1}s] ops ok {ok} failed {failed} unknown {unknown} | faults {faults}{last} | leader {leader}",
+                recorder.elapsed().as_secs_f64()
+            );
+        }
+    })
+}
+
+/// Sets `shared.abort` on Ctrl-C, so the run heals the cluster and stops cleanly.
+pub fn spawn_interrupt(shared: Arc<Shared>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("chaos: interrupted; healing the cluster and stopping");
+            shared.abort.store(true, Ordering::Relaxed);
+        }
+    })
+}
+
+/// A random seed when none was given (time and process id: reproducibility comes from
+/// printing it, not from its quality).
+pub fn seed_or_random(seed: Option<u64>) -> u64 {
+    seed.unwrap_or_else(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        (nanos ^ (u64::from(std::process::id()) << 40)) % 1_000_000_000
+    })
+}

@@ -1,0 +1,345 @@
+//! The fault schedule: which fault happens when, drawn from a seed before the run starts.
+//!
+//! The plan names roles ("the leader", "a follower", "a majority"), not node ids: which node
+//! leads at that moment is only known at run time. So one seed always yields the same sequence
+//! of actions at the same offsets, and `--print-schedule` can show it without a cluster.
+
+use std::fmt;
+use std::time::Duration;
+
+use anyhow::bail;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// A class of fault, as named by `--faults`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FaultClass {
+    /// kill -9 and restart from disk.
+    Kill,
+    /// SIGSTOP / SIGCONT of the leader.
+    Pause,
+    /// Network partitions between nodes (network namespaces + iptables; needs root).
+    Partition,
+    /// Remove a voter (maybe the leader), add a new node.
+    Membership,
+    /// Low snapshot threshold, and a follower that must catch up by snapshot.
+    Snapshot,
+    /// A node restarted with its wall clock skewed by hours (libfaketime).
+    Clock,
+    /// Total loss of a minority node's data.
+    Disk,
+}
+
+impl FaultClass {
+    /// Every class, in the order `all` expands to.
+    pub const ALL: [FaultClass; 7] = [
+        FaultClass::Kill,
+        FaultClass::Pause,
+        FaultClass::Partition,
+        FaultClass::Membership,
+        FaultClass::Snapshot,
+        FaultClass::Clock,
+        FaultClass::Disk,
+    ];
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultClass::Kill => "kill",
+            FaultClass::Pause => "pause",
+            FaultClass::Partition => "partition",
+            FaultClass::Membership => "membership",
+            FaultClass::Snapshot => "snapshot",
+            FaultClass::Clock => "clock",
+            FaultClass::Disk => "disk",
+        }
+    }
+
+    /// Parses `--faults`: a comma-separated list of class names, or `all`, or `none`.
+    pub fn parse_list(text: &str) -> anyhow::Result<Vec<FaultClass>> {
+        let mut classes = Vec::new();
+        for word in text.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+            match word {
+                "all" => classes.extend(FaultClass::ALL),
+                "none" => {}
+                _ => match FaultClass::ALL.iter().find(|c| c.name() == word) {
+                    Some(class) => classes.push(*class),
+                    None => bail!(
+                        "unknown fault {word:?}; expected a comma-separated list of {} or all",
+                        FaultClass::ALL.map(FaultClass::name).join(", ")
+                    ),
+                },
+            }
+        }
+        classes.sort();
+        classes.dedup();
+        Ok(classes)
+    }
+}
+
+impl fmt::Display for FaultClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which nodes a kill takes down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KillTarget {
+    /// One follower.
+    Follower,
+    /// The leader.
+    Leader,
+    /// A majority of the voters (the cluster stops serving writes until they return).
+    Majority,
+    /// Every node.
+    All,
+}
+
+/// How the network is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PartitionShape {
+    /// The leader alone on one side.
+    LeaderIsolated,
+    /// A random minority against the majority.
+    MajorityMinority,
+    /// Each node sees a majority, no two the same majority (a ring of visibility).
+    Bridge,
+    /// The leader's messages to the others are dropped, theirs to it still arrive.
+    OneWay,
+}
+
+/// One fault with its parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// kill -9 `target`, wait `down_ms`, restart from disk.
+    Kill {
+        /// Which nodes.
+        target: KillTarget,
+        /// How long they stay down.
+        down_ms: u64,
+    },
+    /// SIGSTOP the leader for `ms`, then SIGCONT.
+    Pause {
+        /// Pause length; shorter or longer than the election timeout.
+        ms: u64,
+    },
+    /// Cut the network in `shape` for `ms`, then heal.
+    Partition {
+        /// The cut.
+        shape: PartitionShape,
+        /// How long it lasts.
+        ms: u64,
+    },
+    /// Remove a voter (the leader when `leader`), stop it, then add a fresh node.
+    Membership {
+        /// Remove the leader rather than a follower.
+        leader: bool,
+    },
+    /// Stop a follower for `down_ms` while the log is compacted past it, then restart it so
+    /// it must catch up by snapshot.
+    Snapshot {
+        /// How long it stays down.
+        down_ms: u64,
+    },
+    /// Restart a follower with its wall clock moved by `skew_hours`, run `ms`, restart it
+    /// with the true clock.
+    Clock {
+        /// Hours added to the wall clock (negative: the past).
+        skew_hours: i64,
+        /// How long the skewed node runs.
+        ms: u64,
+    },
+    /// kill -9 a follower, delete its data directory, restart it: total loss of its disk.
+    Disk,
+}
+
+impl Action {
+    /// The class this action belongs to.
+    pub fn class(&self) -> FaultClass {
+        match self {
+            Action::Kill { .. } => FaultClass::Kill,
+            Action::Pause { .. } => FaultClass::Pause,
+            Action::Partition { .. } => FaultClass::Partition,
+            Action::Membership { .. } => FaultClass::Membership,
+            Action::Snapshot { .. } => FaultClass::Snapshot,
+            Action::Clock { .. } => FaultClass::Clock,
+            Action::Disk => FaultClass::Disk,
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Kill { target, down_ms } => {
+                write!(f, "kill -9 {target:?} for {down_ms} ms, restart from disk")
+            }
+            Action::Pause { ms } => write!(f, "SIGSTOP the leader for {ms} ms"),
+            Action::Partition { shape, ms } => write!(f, "partition {shape:?} for {ms} ms"),
+            Action::Membership { leader: true } => write!(f, "remove the leader, add a node"),
+            Action::Membership { leader: false } => write!(f, "remove a follower, add a node"),
+            Action::Snapshot { down_ms } => {
+                write!(
+                    f,
+                    "stop a follower {down_ms} ms, restart: catch up by snapshot"
+                )
+            }
+            Action::Clock { skew_hours, ms } => {
+                write!(
+                    f,
+                    "run a follower {ms} ms with its clock {skew_hours:+} h off"
+                )
+            }
+            Action::Disk => write!(f, "wipe a follower's data directory (total loss)"),
+        }
+    }
+}
+
+/// A planned fault: `action` starts `at` after the run started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlannedFault {
+    /// Offset from the run's start.
+    pub at: Duration,
+    /// What to do.
+    pub action: Action,
+}
+
+/// Draws the schedule: one fault every `interval` from `interval` until `duration`, each of a
+/// class drawn from `classes`. Actions that overrun delay the ones after them at run time.
+pub fn plan(
+    seed: u64,
+    duration: Duration,
+    interval: Duration,
+    classes: &[FaultClass],
+) -> Vec<PlannedFault> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut faults = Vec::new();
+    if classes.is_empty() || interval.is_zero() {
+        return faults;
+    }
+    let mut at = interval;
+    while at < duration {
+        let class = classes[rng.gen_range(0..classes.len())];
+        faults.push(PlannedFault {
+            at,
+            action: draw(&mut rng, class),
+        });
+        at += interval;
+    }
+    faults
+}
+
+fn draw(rng: &mut StdRng, class: FaultClass) -> Action {
+    match class {
+        FaultClass::Kill => Action::Kill {
+            target: [
+                KillTarget::Follower,
+                KillTarget::Leader,
+                KillTarget::Majority,
+                KillTarget::All,
+            ][rng.gen_range(0..4)],
+            down_ms: rng.gen_range(200..2_000),
+        },
+        // The election timeout under test timings is 250-500 ms: pauses below it must not
+        // cost leadership, pauses above it must, and a deposed leader must not serve.
+        FaultClass::Pause => Action::Pause {
+            ms: if rng.gen_bool(0.5) {
+                rng.gen_range(50..200)
+            } else {
+                rng.gen_range(1_000..4_000)
+            },
+        },
+        FaultClass::Partition => Action::Partition {
+            shape: [
+                PartitionShape::LeaderIsolated,
+                PartitionShape::MajorityMinority,
+                PartitionShape::Bridge,
+                PartitionShape::OneWay,
+            ][rng.gen_range(0..4)],
+            ms: rng.gen_range(1_000..5_000),
+        },
+        FaultClass::Membership => Action::Membership {
+            leader: rng.gen_bool(0.5),
+        },
+        FaultClass::Snapshot => Action::Snapshot {
+            down_ms: rng.gen_range(1_000..3_000),
+        },
+        FaultClass::Clock => Action::Clock {
+            skew_hours: if rng.gen_bool(0.5) { 3 } else { -5 },
+            ms: rng.gen_range(1_000..3_000),
+        },
+        FaultClass::Disk => Action::Disk,
+    }
+}
+
+/// Parses a duration such as `500ms`, `30s`, `5m`, `1h` or a bare number of seconds.
+pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let Ok(number) = number.parse::<f64>() else {
+        bail!("invalid duration {text:?}: expected e.g. 500ms, 30s, 5m, 1h");
+    };
+    let seconds = match unit.trim() {
+        "ms" => number / 1000.0,
+        "" | "s" => number,
+        "m" | "min" => number * 60.0,
+        "h" => number * 3600.0,
+        other => bail!("invalid duration unit {other:?} in {text:?}: use ms, s, m or h"),
+    };
+    if !seconds.is_finite() || !(0.0..=1e9).contains(&seconds) {
+        bail!("duration {text:?} is out of range");
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_seed_gives_the_same_schedule() {
+        let classes = FaultClass::parse_list("all").unwrap();
+        let a = plan(
+            7,
+            Duration::from_secs(300),
+            Duration::from_secs(5),
+            &classes,
+        );
+        let b = plan(
+            7,
+            Duration::from_secs(300),
+            Duration::from_secs(5),
+            &classes,
+        );
+        let c = plan(
+            8,
+            Duration::from_secs(300),
+            Duration::from_secs(5),
+            &classes,
+        );
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(a.len(), 59);
+        for class in FaultClass::ALL {
+            assert!(a.iter().any(|f| f.action.class() == class), "{class}");
+        }
+    }
+
+    #[test]
+    fn fault_lists_and_durations_parse() {
+        assert_eq!(
+            FaultClass::parse_list("pause,kill,kill").unwrap(),
+            vec![FaultClass::Kill, FaultClass::Pause]
+        );
+        assert!(FaultClass::parse_list("kill,flood").is_err());
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+}

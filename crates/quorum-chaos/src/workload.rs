@@ -1,0 +1,412 @@
+//! The workload: which keys exist, which calls each client makes, and the client loop that
+//! turns calls into recorded [`Operation`]s.
+//!
+//! Three workloads share a run, each on its own keys (the checker judges a key by the calls
+//! made on it): list-append (`APPEND`/`GET`), registers (`GET`/`SET`/`SET GET`) and counters
+//! (`INCR`/`GET`). A subset of clients sends `READONLY` and only reads. Calls are drawn at
+//! random; the schedule of faults is what a seed reproduces, not the exact operations, which
+//! depend on timing anyway.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use quorum_check::{Call, Consistency, Operation, Outcome, Reply};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::recorder::Recorder;
+use crate::resp::{CallError, RespConn, Value};
+
+/// A list-append key is retired once its value reaches this many bytes: every read returns
+/// the whole value, so a key that grew forever would make the history quadratic in size.
+const APPEND_VALUE_BYTES_MAX: i64 = 1024;
+/// Pause between two operations of a `READONLY` client: local reads return at once, and
+/// unpaced they would fill the history with millions of reads (and the CPU the nodes need).
+const READONLY_PAUSE: Duration = Duration::from_millis(5);
+/// Pause after a failed connection attempt, so an unreachable node is not hammered.
+const RECONNECT_BACKOFF: Duration = Duration::from_millis(100);
+/// Attempts of each final read before the client gives up on that key.
+const FINAL_READ_ATTEMPTS_MAX: u32 = 50;
+
+/// One node a client can talk to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Recorded in [`Operation::node`]: the node id (chaos) or endpoint index (verify).
+    pub node: u32,
+    /// Its RESP address.
+    pub addr: SocketAddr,
+}
+
+/// The endpoints clients may use; the fault injector replaces them on membership changes.
+pub type Endpoints = Arc<RwLock<Vec<Endpoint>>>;
+
+/// What every client of a run shares.
+#[derive(Debug)]
+pub struct Workload {
+    /// Prepended to every key, so runs never touch other data.
+    pub prefix: String,
+    /// Keys per workload.
+    pub keys: usize,
+    /// Current generation of each list-append key slot (see [`APPEND_VALUE_BYTES_MAX`]).
+    append_generation: Vec<AtomicU32>,
+    /// A request with no reply within this is recorded as unknown.
+    pub op_timeout: Duration,
+    /// Seed of the clients' random choices.
+    pub seed: u64,
+}
+
+/// The workload a key slot belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Append,
+    Register,
+    Counter,
+}
+
+impl Workload {
+    /// A workload of `keys` keys per kind under `prefix`.
+    pub fn new(prefix: String, keys: usize, op_timeout: Duration, seed: u64) -> Workload {
+        Workload {
+            prefix,
+            keys,
+            append_generation: (0..keys).map(|_| AtomicU32::new(0)).collect(),
+            op_timeout,
+            seed,
+        }
+    }
+
+    fn append_key(&self, slot: usize, generation: u32) -> String {
+        format!("{}append:{slot}:{generation}", self.prefix)
+    }
+
+    /// Every key the run may have written, for the final reads.
+    pub fn all_keys(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        for slot in 0..self.keys {
+            let last = self.append_generation[slot].load(Ordering::Relaxed);
+            keys.extend((0..=last).map(|g| self.append_key(slot, g)));
+        }
+        keys.extend((0..self.keys).map(|i| format!("{}register:{i}", self.prefix)));
+        keys.extend((0..self.keys).map(|i| format!("{}counter:{i}", self.prefix)));
+        keys
+    }
+
+    fn pick(&self, rng: &mut StdRng, client: u32, seq: u64, readonly: bool) -> (String, Call) {
+        let kind = [Kind::Append, Kind::Register, Kind::Counter][rng.gen_range(0..3)];
+        let slot = rng.gen_range(0..self.keys.max(1));
+        let unique = format!("{client}-{seq}");
+        let write = !readonly && rng.gen_bool(0.6);
+        match kind {
+            Kind::Append => {
+                let generation = self.append_generation[slot].load(Ordering::Relaxed);
+                let call = if write {
+                    Call::Append {
+                        token: format!("{unique}{}", quorum_check::history::TOKEN_SEPARATOR),
+                    }
+                } else {
+                    Call::Get
+                };
+                (self.append_key(slot, generation), call)
+            }
+            Kind::Register => {
+                let call = match (write, rng.gen_bool(0.5)) {
+                    (false, _) => Call::Get,
+                    (true, false) => Call::Set { value: unique },
+                    (true, true) => Call::Swap { value: unique },
+                };
+                (format!("{}register:{slot}", self.prefix), call)
+            }
+            Kind::Counter => {
+                let call = if write { Call::Incr } else { Call::Get };
+                (format!("{}counter:{slot}", self.prefix), call)
+            }
+        }
+    }
+
+    /// Retires a list-append key that grew too long (only the first client to notice bumps it).
+    fn maybe_retire(&self, key: &str, reply: &Reply) {
+        let Reply::Int { value } = reply else { return };
+        if *value < APPEND_VALUE_BYTES_MAX {
+            return;
+        }
+        let Some(rest) = key.strip_prefix(&format!("{}append:", self.prefix)) else {
+            return;
+        };
+        let mut parts = rest.split(':');
+        let (Some(Ok(slot)), Some(Ok(generation))) = (
+            parts.next().map(str::parse::<usize>),
+            parts.next().map(str::parse::<u32>),
+        ) else {
+            return;
+        };
+        if let Some(current) = self.append_generation.get(slot) {
+            let _ = current.compare_exchange(
+                generation,
+                generation + 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+    }
+}
+
+/// One logical client: one connection at a time, one operation at a time.
+pub struct Client {
+    /// The client number recorded in the history.
+    pub id: u32,
+    /// `READONLY` clients only read.
+    pub consistency: Consistency,
+    conn: Option<(Endpoint, RespConn)>,
+    /// Index into the endpoint list of the next connection attempt.
+    cursor: usize,
+    /// Everything this client did, in order.
+    pub ops: Vec<Operation>,
+    seq: u64,
+}
+
+impl Client {
+    /// A client that starts on endpoint `id % endpoints` (spreading clients over nodes).
+    pub fn new(id: u32, consistency: Consistency) -> Client {
+        Client {
+            id,
+            consistency,
+            conn: None,
+            cursor: id as usize,
+            ops: Vec::new(),
+            seq: 0,
+        }
+    }
+
+    /// Runs random operations until `stop` is set.
+    pub async fn run(
+        &mut self,
+        workload: &Workload,
+        endpoints: &Endpoints,
+        recorder: &Recorder,
+        stop: &AtomicBool,
+    ) {
+        let mut rng = StdRng::seed_from_u64(workload.seed ^ (u64::from(self.id) << 32));
+        let readonly = self.consistency == Consistency::ReadOnly;
+        while !stop.load(Ordering::Relaxed) {
+            self.seq += 1;
+            let (key, call) = workload.pick(&mut rng, self.id, self.seq, readonly);
+            if let Some(reply) = self
+                .execute(workload, endpoints, recorder, &key, call)
+                .await
+            {
+                workload.maybe_retire(&key, &reply);
+            }
+            if readonly {
+                tokio::time::sleep(READONLY_PAUSE).await;
+            }
+        }
+    }
+
+    /// Reads every key once, linearizably, retrying each until it succeeds (bounded), so that
+    /// a write lost in the faults shows up as missing from these reads.
+    pub async fn final_reads(
+        &mut self,
+        workload: &Workload,
+        endpoints: &Endpoints,
+        recorder: &Recorder,
+    ) {
+        // A READONLY session's final reads would prove nothing about lost writes.
+        self.conn = None;
+        self.consistency = Consistency::Linearizable;
+        for key in workload.all_keys() {
+            for _ in 0..FINAL_READ_ATTEMPTS_MAX {
+                if self
+                    .execute(workload, endpoints, recorder, &key, Call::Get)
+                    .await
+                    .is_some()
+                {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Executes one call, records it, and returns the reply when acknowledged.
+    async fn execute(
+        &mut self,
+        workload: &Workload,
+        endpoints: &Endpoints,
+        recorder: &Recorder,
+        key: &str,
+        call: Call,
+    ) -> Option<Reply> {
+        let connected = self.connect(workload, endpoints).await;
+        let node = match &connected {
+            Ok(endpoint) => endpoint.node,
+            Err(endpoint) => endpoint.map_or(u32::MAX, |e| e.node),
+        };
+        let mut op = recorder.invoke(self.id, node, key, call.clone(), self.consistency);
+        let outcome = match connected {
+            Err(_) => Outcome::Failed {
+                error: "could not connect".into(),
+            },
+            Ok(_) => self.send(workload.op_timeout, key, &call).await,
+        };
+        if matches!(outcome, Outcome::Failed { .. }) && self.conn.is_none() {
+            tokio::time::sleep(RECONNECT_BACKOFF).await;
+        }
+        recorder.complete(&mut op, outcome);
+        let reply = op.reply().cloned();
+        self.ops.push(op);
+        reply
+    }
+
+    /// Ensures a connection; on failure moves to the next endpoint for the next attempt.
+    async fn connect(
+        &mut self,
+        workload: &Workload,
+        endpoints: &Endpoints,
+    ) -> Result<Endpoint, Option<Endpoint>> {
+        if let Some((endpoint, _)) = &self.conn {
+            return Ok(*endpoint);
+        }
+        let endpoint = {
+            let list = endpoints.read().unwrap_or_else(|e| e.into_inner());
+            if list.is_empty() {
+                return Err(None);
+            }
+            list[self.cursor % list.len()]
+        };
+        let result = RespConn::connect(endpoint.addr, workload.op_timeout).await;
+        let Ok(mut conn) = result else {
+            self.cursor += 1;
+            return Err(Some(endpoint));
+        };
+        if self.consistency == Consistency::ReadOnly {
+            // Servers without READONLY (a single Redis) answer an error and read linearizably,
+            // which is stricter than asked: keep the connection either way.
+            let ok = tokio::time::timeout(workload.op_timeout, conn.call(&[b"READONLY"])).await;
+            if !matches!(ok, Ok(Ok(_))) {
+                self.cursor += 1;
+                return Err(Some(endpoint));
+            }
+        }
+        self.conn = Some((endpoint, conn));
+        Ok(endpoint)
+    }
+
+    async fn send(&mut self, timeout: Duration, key: &str, call: &Call) -> Outcome {
+        let Some((_, conn)) = self.conn.as_mut() else {
+            return Outcome::Failed {
+                error: "not connected".into(),
+            };
+        };
+        let key = key.as_bytes();
+        let args: Vec<&[u8]> = match call {
+            Call::Get => vec![b"GET", key],
+            Call::Set { value } => vec![b"SET", key, value.as_bytes()],
+            Call::Swap { value } => vec![b"SET", key, value.as_bytes(), b"GET"],
+            Call::Append { token } => vec![b"APPEND", key, token.as_bytes()],
+            Call::Incr => vec![b"INCR", key],
+        };
+        let outcome = match tokio::time::timeout(timeout, conn.call(&args)).await {
+            Err(_) => Outcome::Unknown {
+                error: format!("no reply within {} ms", timeout.as_millis()),
+            },
+            Ok(Err(e @ CallError::AfterSend(_))) => Outcome::Unknown {
+                error: e.to_string(),
+            },
+            Ok(Ok(value)) => classify(call, value),
+        };
+        if !matches!(outcome, Outcome::Ok { .. }) {
+            // A late reply to an abandoned request would be read as the next one's answer,
+            // and an error may mean the node is unhealthy: start afresh, on another node.
+            self.conn = None;
+            self.cursor += 1;
+        }
+        outcome
+    }
+}
+
+/// Maps a reply to an outcome: errors are `Unknown` unless they prove nothing was applied.
+fn classify(call: &Call, value: Value) -> Outcome {
+    let reply = match (call, value) {
+        (_, Value::Error(error)) if certain_no_effect(&error) => {
+            return Outcome::Failed { error };
+        }
+        (_, Value::Error(error)) => return Outcome::Unknown { error },
+        (Call::Get | Call::Swap { .. }, Value::Bulk(b)) => Reply::Value {
+            value: b.map(|b| String::from_utf8_lossy(&b).into_owned()),
+        },
+        (Call::Set { .. }, Value::Status(s)) if s == "OK" => Reply::Ok,
+        (Call::Append { .. } | Call::Incr, Value::Int(value)) => Reply::Int { value },
+        (_, other) => {
+            // The server answered, but not as the command promises: record it as unknown so the
+            // checker does not reason from a reply it cannot interpret, and say what came back.
+            return Outcome::Unknown {
+                error: format!("unexpected reply {other:?}"),
+            };
+        }
+    };
+    Outcome::Ok { reply }
+}
+
+/// Error replies that Redis (and quorum) send only when the command was rejected before it
+/// could change anything.
+fn certain_no_effect(error: &str) -> bool {
+    [
+        "WRONGTYPE",
+        "ERR wrong number of arguments",
+        "ERR syntax error",
+        "ERR value is not an integer",
+        "ERR unknown command",
+        "NOAUTH",
+        "READONLY ",
+    ]
+    .iter()
+    .any(|prefix| error.starts_with(prefix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_that_prove_no_effect_are_failed_and_the_rest_unknown() {
+        let failed = classify(&Call::Incr, Value::Error("WRONGTYPE Operation".into()));
+        assert!(matches!(failed, Outcome::Failed { .. }));
+        for ambiguous in [
+            "CLUSTERDOWN no leader",
+            "TRYAGAIN no quorum",
+            "ERR whatever",
+        ] {
+            let outcome = classify(&Call::Incr, Value::Error(ambiguous.into()));
+            assert!(matches!(outcome, Outcome::Unknown { .. }), "{ambiguous}");
+        }
+    }
+
+    #[test]
+    fn replies_map_to_the_history_format() {
+        let swap = classify(
+            &Call::Swap { value: "v".into() },
+            Value::Bulk(Some(b"old".to_vec())),
+        );
+        assert_eq!(
+            swap,
+            Outcome::Ok {
+                reply: Reply::Value {
+                    value: Some("old".into())
+                }
+            }
+        );
+        let odd = classify(&Call::Set { value: "v".into() }, Value::Bulk(None));
+        assert!(matches!(odd, Outcome::Unknown { .. }));
+    }
+
+    #[test]
+    fn a_long_append_key_is_retired_once() {
+        let w = Workload::new("p:".into(), 2, Duration::from_secs(1), 1);
+        w.maybe_retire("p:append:1:0", &Reply::Int { value: 5000 });
+        w.maybe_retire("p:append:1:0", &Reply::Int { value: 6000 });
+        assert_eq!(w.append_generation[1].load(Ordering::Relaxed), 1);
+        assert!(w.all_keys().contains(&"p:append:1:1".to_string()));
+        assert!(w.all_keys().contains(&"p:append:1:0".to_string()));
+    }
+}

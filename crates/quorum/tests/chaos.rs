@@ -1,0 +1,237 @@
+//! `quorum chaos` and `quorum verify` run as a user runs them: the real binary, real nodes,
+//! a real Redis for comparison. Every child process is bounded in time and killed on failure.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use quorum_testkit::{poll_until, Cluster};
+
+const QUORUM: &str = env!("CARGO_BIN_EXE_quorum");
+/// Upper bound of one `quorum chaos`/`verify` invocation in these tests (a hang fails).
+const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs the binary with `args`, waits at most [`RUN_TIMEOUT`], and returns its output.
+fn quorum(args: &[&str]) -> Output {
+    let child = Command::new(QUORUM)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start quorum");
+    wait_bounded(child, RUN_TIMEOUT)
+}
+
+fn wait_bounded(mut child: Child, timeout: Duration) -> Output {
+    let started = Instant::now();
+    // Poll instead of blocking so a hang is killed (and its output shown) rather than stalling.
+    let rounds_max = timeout.as_millis() / 100 + 1;
+    for _ in 0..rounds_max {
+        if child.try_wait().expect("wait").is_some() || started.elapsed() >= timeout {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if child.try_wait().expect("wait").is_none() {
+        let _ = child.kill();
+    }
+    child.wait_with_output().expect("collect output")
+}
+
+fn show(output: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Asserts the report directory holds the four files and returns the history.
+fn assert_report(dir: &Path) -> serde_json::Value {
+    for file in ["summary.md", "history.json", "check.json", "timeline.html"] {
+        assert!(
+            dir.join(file).is_file(),
+            "{file} missing in {}",
+            dir.display()
+        );
+    }
+    let check = read_json(&dir.join("check.json"));
+    assert_eq!(check["valid"], true, "{check:#}");
+    let timeline = std::fs::read_to_string(dir.join("timeline.html")).unwrap();
+    assert!(timeline.contains("<svg") && !timeline.contains("src=\"http"));
+    read_json(&dir.join("history.json"))
+}
+
+fn acknowledged(history: &serde_json::Value) -> usize {
+    history["ops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|op| op["outcome"]["o"] == "ok")
+        .count()
+}
+
+#[test]
+fn chaos_with_kills_pauses_membership_and_snapshots_finds_a_valid_history() {
+    let report = tempfile::tempdir().unwrap();
+    let dir = report.path().join("report");
+    let output = quorum(&[
+        "chaos",
+        "--duration",
+        "20s",
+        "--interval",
+        "4s",
+        "--faults",
+        "kill,pause,membership,snapshot",
+        "--seed",
+        "1",
+        "--report",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", show(&output));
+    let history = assert_report(&dir);
+    assert!(acknowledged(&history) > 0, "{}", show(&output));
+    let faults = history["faults"].as_array().unwrap();
+    assert!(!faults.is_empty(), "no fault injected\n{}", show(&output));
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("VALID") && summary.contains("seed 1"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn the_same_seed_gives_the_same_schedule() {
+    let schedule = |seed: &str| {
+        let output = quorum(&[
+            "chaos",
+            "--print-schedule",
+            "--duration",
+            "5m",
+            "--faults",
+            "all",
+            "--seed",
+            seed,
+        ]);
+        assert_eq!(output.status.code(), Some(0), "{}", show(&output));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let first = schedule("42");
+    assert_eq!(first, schedule("42"));
+    assert_ne!(first, schedule("43"));
+    for class in [
+        "kill",
+        "SIGSTOP",
+        "partition",
+        "remove",
+        "snapshot",
+        "clock",
+        "wipe",
+    ] {
+        assert!(first.contains(class), "{class} missing from\n{first}");
+    }
+}
+
+#[test]
+fn verify_against_a_quorum_cluster_is_valid() {
+    let cluster = Cluster::start(Path::new(QUORUM), 3).unwrap();
+    let endpoints: Vec<String> = cluster
+        .nodes()
+        .iter()
+        .map(|n| n.resp_addr().to_string())
+        .collect();
+    let report = tempfile::tempdir().unwrap();
+    let output = quorum(&[
+        "verify",
+        "--endpoints",
+        &endpoints.join(","),
+        "--duration",
+        "8s",
+        "--report",
+        report.path().to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", show(&output));
+    let history = assert_report(report.path());
+    assert!(acknowledged(&history) > 0);
+    // verify deletes its own keys: the cluster is left as it was found.
+    let mut conn = cluster.client(cluster.ids()[0]).unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("quorum-verify:*")
+        .query(&mut conn)
+        .unwrap();
+    assert!(keys.is_empty(), "{keys:?}");
+}
+
+/// A `redis-server` on a free port, killed on drop.
+struct Redis(Child);
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+#[test]
+fn verify_against_redis_is_valid() {
+    let Some(redis_server) = which("redis-server") else {
+        eprintln!("skipped: redis-server is not installed (Debian package redis-server)");
+        return;
+    };
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _redis = Redis(
+        Command::new(redis_server)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let addr = format!("127.0.0.1:{port}");
+    poll_until(
+        "redis to answer",
+        Duration::from_secs(10),
+        Duration::from_millis(50),
+        || {
+            let client =
+                redis::Client::open(format!("redis://{addr}/")).map_err(|e| e.to_string())?;
+            let mut conn = client.get_connection().map_err(|e| e.to_string())?;
+            redis::cmd("PING")
+                .query::<String>(&mut conn)
+                .map(Some)
+                .map_err(|e| e.to_string())
+        },
+    )
+    .unwrap();
+    let report = tempfile::tempdir().unwrap();
+    let output = quorum(&[
+        "verify",
+        "--endpoints",
+        &addr,
+        "--duration",
+        "5s",
+        "--report",
+        report.path().to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", show(&output));
+    assert!(acknowledged(&assert_report(report.path())) > 0);
+}
