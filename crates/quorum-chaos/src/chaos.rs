@@ -54,14 +54,17 @@ pub fn run_chaos(args: ChaosArgs) -> anyhow::Result<u8> {
         ]);
     }
     let binary = std::env::current_exe().context("cannot find the quorum binary")?;
-    let wants_netns = classes
-        .iter()
-        .any(|c| matches!(c, FaultClass::Partition | FaultClass::Clock));
+    let wants_netns = classes.iter().any(|c| {
+        matches!(
+            c,
+            FaultClass::Partition | FaultClass::Clock | FaultClass::Disk
+        )
+    });
     let cluster: Box<dyn ClusterControl> = match (wants_netns, netns::unavailable()) {
         (true, None) => Box::new(netns::NetnsCluster::start(&binary, args.nodes, &node_args)?),
         (wants, reason) => {
             if let (true, Some(reason)) = (wants, reason) {
-                let note = format!("partition and clock faults skipped: {reason}");
+                let note = format!("partition, clock and disk-full faults skipped: {reason}");
                 eprintln!("chaos: {note}");
                 notes.push(note);
             }
@@ -107,12 +110,19 @@ pub fn run_chaos(args: ChaosArgs) -> anyhow::Result<u8> {
         // after the heal is the failure, whatever the clients see.
         let final_endpoints = nemesis.cluster.endpoints();
         eprintln!("chaos: healed; checking that every node serves a write");
+        let phase = std::time::Instant::now();
         let liveness = checks::liveness(&final_endpoints, PREFIX).await;
+        eprintln!("chaos: liveness checked in {:?}; final reads", phase.elapsed());
+        let phase = std::time::Instant::now();
         let workload = session.workload.clone();
         let clients = session.finish().await?;
         progress.abort();
         interrupt.abort();
-        eprintln!("chaos: comparing replica digests");
+        eprintln!(
+            "chaos: final reads done in {:?}; comparing replica digests",
+            phase.elapsed()
+        );
+        let phase = std::time::Instant::now();
         let mut facts = RunFacts {
             mode: "chaos".into(),
             command: format!(
@@ -137,6 +147,7 @@ pub fn run_chaos(args: ChaosArgs) -> anyhow::Result<u8> {
             Err(e) => facts.divergence_error = Some(format!("{e:#}")),
         }
         drop(workload);
+        eprintln!("chaos: digests compared in {:?}; checking the history", phase.elapsed());
         let faults = std::mem::take(&mut *shared.faults.lock().unwrap_or_else(|e| e.into_inner()));
         facts
             .notes

@@ -44,6 +44,15 @@ pub trait ClusterControl: Send {
     fn drop_link(&mut self, _from: u64, _to: u64) -> anyhow::Result<()> {
         bail!("this cluster cannot partition the network (run as root for network namespaces)")
     }
+    /// Restarts stopped node `id` with its data directory on a tmpfs with only `spare_bytes`
+    /// free beyond what it holds now, so the disk fills up under load.
+    fn restart_on_small_disk(&mut self, _id: u64, _spare_bytes: u64) -> anyhow::Result<()> {
+        bail!("this cluster cannot mount a small disk (run as root for the namespace cluster)")
+    }
+    /// Moves stopped node `id`'s data back from the small disk (space returns).
+    fn restore_disk(&mut self, _id: u64) -> anyhow::Result<()> {
+        Ok(())
+    }
     /// Removes every network fault.
     fn heal_network(&mut self) -> anyhow::Result<()> {
         Ok(())

@@ -88,7 +88,9 @@ impl Nemesis {
             self.refresh_leader();
         }
         self.sleep_until(until);
+        let started = std::time::Instant::now();
         self.heal_all();
+        eprintln!("chaos: final heal took {:?}", started.elapsed());
     }
 
     fn aborted(&self) -> bool {
@@ -252,7 +254,30 @@ impl Nemesis {
                 self.killed.remove(&victim);
                 self.end_event(event);
             }
-            Action::Disk => {
+            Action::DiskFull { spare_kib, ms } => {
+                let victim = self.follower(leader)?;
+                let event = self.start_event(
+                    action,
+                    format!("follower {victim} on a disk with {spare_kib} KiB free for {ms} ms"),
+                );
+                self.cluster.kill9(victim)?;
+                self.killed.insert(victim);
+                self.cluster
+                    .restart_on_small_disk(victim, spare_kib * 1024)?;
+                self.sleep_ms(ms);
+                if self.cluster.is_running(victim) {
+                    self.cluster.kill9(victim)?;
+                } else {
+                    self.note(format!(
+                        "node {victim} exited on the full disk (expected: a failed write stops it)"
+                    ));
+                }
+                self.cluster.restore_disk(victim)?;
+                self.cluster.restart(victim, &[])?;
+                self.killed.remove(&victim);
+                self.end_event(event);
+            }
+            Action::DiskLoss => {
                 let victim = self.follower(leader)?;
                 let event = self.start_event(
                     action,
@@ -376,6 +401,11 @@ impl Nemesis {
         }
         if let Err(err) = self.cluster.heal_network() {
             self.note(format!("heal: network: {err:#}"));
+        }
+        for id in self.cluster.members() {
+            if let Err(err) = self.cluster.restore_disk(id) {
+                self.note(format!("heal: disk of node {id}: {err:#}"));
+            }
         }
         self.killed.clear();
         for id in self.cluster.members() {

@@ -85,6 +85,8 @@ fn sh(args: &[&str]) -> anyhow::Result<()> {
 struct NsNode {
     id: u64,
     ns: String,
+    /// The root-namespace end of the node's veth pair.
+    veth: String,
     ip: Ipv4Addr,
     data_dir: PathBuf,
     log_path: PathBuf,
@@ -92,6 +94,8 @@ struct NsNode {
     args: Vec<String>,
     child: Option<Child>,
     paused: bool,
+    /// Where the real data directory waits while the node runs on a small tmpfs.
+    small_disk: Option<PathBuf>,
 }
 
 impl NsNode {
@@ -299,12 +303,14 @@ impl NetnsCluster {
         let mut node = NsNode {
             id,
             ns,
+            veth,
             ip,
             data_dir,
             log_path: dir.join("node.log"),
             args,
             child: None,
             paused: false,
+            small_disk: None,
         };
         node.spawn(&self.binary, &[])?;
         self.nodes.insert(id, node);
@@ -475,6 +481,64 @@ impl ClusterControl for NetnsCluster {
         Ok(())
     }
 
+    fn restart_on_small_disk(&mut self, id: u64, spare_bytes: u64) -> anyhow::Result<()> {
+        let binary = self.binary.clone();
+        let node = self.node(id)?;
+        if node.running() || node.small_disk.is_some() {
+            bail!("node {id} is running or already on a small disk");
+        }
+        let data = node.data_dir.display().to_string();
+        let backup = node.data_dir.with_extension("full-disk-backup");
+        std::fs::rename(&node.data_dir, &backup)
+            .with_context(|| format!("cannot move {data} aside"))?;
+        std::fs::create_dir_all(&node.data_dir)?;
+        // Copy onto a roomy tmpfs first, then shrink it to what the copy occupies plus the
+        // spare: preallocated log files take fewer blocks after a sparse copy than their size.
+        sh(&["mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", &data])?;
+        node.small_disk = Some(backup.clone());
+        // Sparse: the zero tail of a preallocated log file must not be paid for up front.
+        sh(&[
+            "cp",
+            "-a",
+            "--sparse=always",
+            &format!("{}/.", backup.display()),
+            &data,
+        ])?;
+        let df = Command::new("df")
+            .args(["-B1", "--output=used", &data])
+            .output()?;
+        let used: u64 = String::from_utf8_lossy(&df.stdout)
+            .lines()
+            .nth(1)
+            .and_then(|n| n.trim().parse().ok())
+            .with_context(|| format!("cannot measure {data}"))?;
+        let size = format!("remount,size={}", used + spare_bytes);
+        sh(&["mount", "-o", &size, &data])?;
+        node.spawn(&binary, &[])
+    }
+
+    fn restore_disk(&mut self, id: u64) -> anyhow::Result<()> {
+        let node = self.node(id)?;
+        let Some(backup) = node.small_disk.take() else {
+            return Ok(());
+        };
+        node.kill9();
+        // What the node wrote on the small disk is kept: space returns, nothing is rolled back.
+        let data = node.data_dir.display().to_string();
+        std::fs::remove_dir_all(&backup)?;
+        std::fs::create_dir_all(&backup)?;
+        sh(&[
+            "cp",
+            "-a",
+            &format!("{data}/."),
+            &backup.display().to_string(),
+        ])?;
+        sh(&["umount", &data])?;
+        std::fs::remove_dir(&node.data_dir)?;
+        std::fs::rename(&backup, &node.data_dir)?;
+        Ok(())
+    }
+
     fn drop_link(&mut self, from: u64, to: u64) -> anyhow::Result<()> {
         let source = self.node(from)?.ip.to_string();
         let ns = self.node(to)?.ns.clone();
@@ -517,6 +581,12 @@ impl Drop for NetnsCluster {
     fn drop(&mut self) {
         for node in self.nodes.values_mut() {
             node.kill9();
+            if node.small_disk.is_some() {
+                let _ = sh(&["umount", "-l", &node.data_dir.display().to_string()]);
+            }
+            // Deleting the namespace alone leaves the pair alive while sockets in TIME_WAIT
+            // keep the namespace around; deleting our end removes both ends at once.
+            let _ = sh(&["ip", "link", "del", &node.veth]);
             let _ = sh(&["ip", "netns", "del", &node.ns]);
         }
         let _ = sh(&["ip", "link", "del", &self.bridge]);

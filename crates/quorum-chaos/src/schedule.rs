@@ -151,7 +151,15 @@ pub enum Action {
         ms: u64,
     },
     /// kill -9 a follower, delete its data directory, restart it: total loss of its disk.
-    Disk,
+    DiskLoss,
+    /// Restart a follower on a tmpfs with `spare_kib` KiB free for `ms`, then give it its
+    /// space back: writes must be refused cleanly and the node must recover.
+    DiskFull {
+        /// Free space beyond the node's current data, in KiB.
+        spare_kib: u64,
+        /// How long the node runs on the small disk.
+        ms: u64,
+    },
 }
 
 impl Action {
@@ -164,7 +172,7 @@ impl Action {
             Action::Membership { .. } => FaultClass::Membership,
             Action::Snapshot { .. } => FaultClass::Snapshot,
             Action::Clock { .. } => FaultClass::Clock,
-            Action::Disk => FaultClass::Disk,
+            Action::DiskLoss | Action::DiskFull { .. } => FaultClass::Disk,
         }
     }
 }
@@ -191,7 +199,11 @@ impl fmt::Display for Action {
                     "run a follower {ms} ms with its clock {skew_hours:+} h off"
                 )
             }
-            Action::Disk => write!(f, "wipe a follower's data directory (total loss)"),
+            Action::DiskLoss => write!(f, "wipe a follower's data directory (total loss)"),
+            Action::DiskFull { spare_kib, ms } => write!(
+                f,
+                "run a follower {ms} ms on a disk with {spare_kib} KiB free (fills up)"
+            ),
         }
     }
 }
@@ -269,7 +281,16 @@ fn draw(rng: &mut StdRng, class: FaultClass) -> Action {
             skew_hours: if rng.gen_bool(0.5) { 3 } else { -5 },
             ms: rng.gen_range(1_000..3_000),
         },
-        FaultClass::Disk => Action::Disk,
+        FaultClass::Disk => {
+            if rng.gen_bool(0.5) {
+                Action::DiskLoss
+            } else {
+                Action::DiskFull {
+                    spare_kib: rng.gen_range(64..1024),
+                    ms: rng.gen_range(1_000..4_000),
+                }
+            }
+        }
     }
 }
 

@@ -14,13 +14,19 @@ const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Runs the binary with `args`, waits at most [`RUN_TIMEOUT`], and returns its output.
 fn quorum(args: &[&str]) -> Output {
+    quorum_with_pid(args).0
+}
+
+/// [`quorum`], also returning the process id (chaos names its namespaces after it).
+fn quorum_with_pid(args: &[&str]) -> (Output, u32) {
     let child = Command::new(QUORUM)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start quorum");
-    wait_bounded(child, RUN_TIMEOUT)
+    let pid = child.id();
+    (wait_bounded(child, RUN_TIMEOUT), pid)
 }
 
 fn wait_bounded(mut child: Child, timeout: Duration) -> Output {
@@ -228,10 +234,51 @@ fn verify_against_redis_is_valid() {
         "--endpoints",
         &addr,
         "--duration",
-        "5s",
+        "3s",
         "--report",
         report.path().to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", show(&output));
     assert!(acknowledged(&assert_report(report.path())) > 0);
+}
+
+#[test]
+fn chaos_with_partitions_clock_skew_and_disk_loss_finds_a_valid_history() {
+    // Partitions and per-node clocks need every node in its own network namespace (root).
+    let uid = Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
+        eprintln!("skipped: partitions need root for network namespaces");
+        return;
+    }
+    let report = tempfile::tempdir().unwrap();
+    let dir = report.path().join("report");
+    let (output, pid) = quorum_with_pid(&[
+        "chaos",
+        "--duration",
+        "20s",
+        "--interval",
+        "3s",
+        "--faults",
+        "partition,clock,disk",
+        "--seed",
+        "3",
+        "--report",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", show(&output));
+    let history = assert_report(&dir);
+    assert!(acknowledged(&history) > 0, "{}", show(&output));
+    let faults = history["faults"].as_array().unwrap();
+    assert!(
+        faults.iter().any(|f| f["class"] == "partition"),
+        "no partition injected\n{}",
+        show(&output)
+    );
+    // Every namespace of the run is gone.
+    let namespaces = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    let namespaces = String::from_utf8_lossy(&namespaces.stdout).into_owned();
+    assert!(
+        !namespaces.contains(&format!("qchaos-{pid}-")),
+        "namespaces left behind: {namespaces}"
+    );
 }
