@@ -15,6 +15,9 @@ use serde::Serialize;
 
 use crate::checks::{Divergence, Liveness, LIVENESS_BOUND};
 
+/// Anomalies printed with their operations; the rest are counted (all are in `check.json`).
+const ANOMALIES_SHOWN_MAX: usize = 20;
+
 /// What the harness observed besides the history.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct RunFacts {
@@ -255,13 +258,20 @@ pub fn anomaly_details(
 ) -> String {
     let by_id: BTreeMap<u64, &Operation> = history.ops.iter().map(|op| (op.id, op)).collect();
     let mut out = String::new();
-    for anomaly in &check.anomalies {
+    for anomaly in check.anomalies.iter().take(ANOMALIES_SHOWN_MAX) {
         let _ = writeln!(out, "- {anomaly}");
         for id in &anomaly.ops {
             if let Some(op) = by_id.get(id) {
                 let _ = writeln!(out, "    - {}", describe(op));
             }
         }
+    }
+    if check.anomalies.len() > ANOMALIES_SHOWN_MAX {
+        let _ = writeln!(
+            out,
+            "- ... and {} more (all in check.json)",
+            check.anomalies.len() - ANOMALIES_SHOWN_MAX
+        );
     }
     for (class, text) in harness {
         let _ = writeln!(out, "- {class}: {text}");

@@ -84,29 +84,51 @@ fn acknowledged(history: &serde_json::Value) -> usize {
         .count()
 }
 
-#[test]
-fn chaos_with_kills_pauses_membership_and_snapshots_finds_a_valid_history() {
+/// A finished `quorum chaos` run: its output, process id, report directory and history.
+struct ChaosRun {
+    output: Output,
+    pid: u32,
+    dir: PathBuf,
+    history: serde_json::Value,
+    _report: tempfile::TempDir,
+}
+
+/// Runs `quorum chaos` for 20 s with `faults` and `seed`, asserts exit 0 with a complete
+/// report, acknowledged operations and at least one injected fault.
+fn chaos(faults: &str, seed: &str, interval: &str) -> ChaosRun {
     let report = tempfile::tempdir().unwrap();
     let dir = report.path().join("report");
-    let output = quorum(&[
+    let (output, pid) = quorum_with_pid(&[
         "chaos",
         "--duration",
         "20s",
         "--interval",
-        "4s",
+        interval,
         "--faults",
-        "kill,pause,membership,snapshot",
+        faults,
         "--seed",
-        "1",
+        seed,
         "--report",
         dir.to_str().unwrap(),
     ]);
     assert_eq!(output.status.code(), Some(0), "{}", show(&output));
     let history = assert_report(&dir);
     assert!(acknowledged(&history) > 0, "{}", show(&output));
-    let faults = history["faults"].as_array().unwrap();
-    assert!(!faults.is_empty(), "no fault injected\n{}", show(&output));
-    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    let injected = history["faults"].as_array().unwrap();
+    assert!(!injected.is_empty(), "no fault injected\n{}", show(&output));
+    ChaosRun {
+        output,
+        pid,
+        dir,
+        history,
+        _report: report,
+    }
+}
+
+#[test]
+fn chaos_with_kills_pauses_membership_and_snapshots_finds_a_valid_history() {
+    let run = chaos("kill,pause,membership,snapshot", "1", "4s");
+    let summary = std::fs::read_to_string(run.dir.join("summary.md")).unwrap();
     assert!(
         summary.contains("VALID") && summary.contains("seed 1"),
         "{summary}"
@@ -193,18 +215,19 @@ fn which(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-#[test]
-fn verify_against_redis_is_valid() {
+/// Starts a `redis-server` on a free loopback port and waits until it answers; `None` (with a
+/// printed reason) when Redis is not installed.
+fn start_redis() -> Option<(Redis, String)> {
     let Some(redis_server) = which("redis-server") else {
         eprintln!("skipped: redis-server is not installed (Debian package redis-server)");
-        return;
+        return None;
     };
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let _redis = Redis(
+    let redis = Redis(
         Command::new(redis_server)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
@@ -228,6 +251,14 @@ fn verify_against_redis_is_valid() {
         },
     )
     .unwrap();
+    Some((redis, addr))
+}
+
+#[test]
+fn verify_against_redis_is_valid() {
+    let Some((_redis, addr)) = start_redis() else {
+        return;
+    };
     let report = tempfile::tempdir().unwrap();
     let output = quorum(&[
         "verify",
@@ -250,35 +281,49 @@ fn chaos_with_partitions_clock_skew_and_disk_loss_finds_a_valid_history() {
         eprintln!("skipped: partitions need root for network namespaces");
         return;
     }
-    let report = tempfile::tempdir().unwrap();
-    let dir = report.path().join("report");
-    let (output, pid) = quorum_with_pid(&[
-        "chaos",
-        "--duration",
-        "20s",
-        "--interval",
-        "3s",
-        "--faults",
-        "partition,clock,disk",
-        "--seed",
-        "3",
-        "--report",
-        dir.to_str().unwrap(),
-    ]);
-    assert_eq!(output.status.code(), Some(0), "{}", show(&output));
-    let history = assert_report(&dir);
-    assert!(acknowledged(&history) > 0, "{}", show(&output));
-    let faults = history["faults"].as_array().unwrap();
+    let run = chaos("partition,clock,disk", "3", "3s");
+    let faults = run.history["faults"].as_array().unwrap();
     assert!(
         faults.iter().any(|f| f["class"] == "partition"),
         "no partition injected\n{}",
-        show(&output)
+        show(&run.output)
     );
     // Every namespace of the run is gone.
     let namespaces = Command::new("ip").args(["netns", "list"]).output().unwrap();
     let namespaces = String::from_utf8_lossy(&namespaces.stdout).into_owned();
     assert!(
-        !namespaces.contains(&format!("qchaos-{pid}-")),
+        !namespaces.contains(&format!("qchaos-{}-", run.pid)),
         "namespaces left behind: {namespaces}"
+    );
+}
+
+#[test]
+fn verify_reports_the_anomalies_of_two_unreplicated_servers_posing_as_one() {
+    // Two independent Redis servers given as one cluster's endpoints: a write on one is never
+    // seen on the other, so the checker must find stale reads and lost writes (exit 1). This
+    // is the proof, end to end, that the harness can fail.
+    let (Some((_a, a)), Some((_b, b))) = (start_redis(), start_redis()) else {
+        return;
+    };
+    let report = tempfile::tempdir().unwrap();
+    let output = quorum(&[
+        "verify",
+        "--endpoints",
+        &format!("{a},{b}"),
+        "--duration",
+        "3s",
+        "--clients",
+        "4",
+        "--report",
+        report.path().to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", show(&output));
+    let check = read_json(&report.path().join("check.json"));
+    assert_eq!(check["valid"], false);
+    assert!(!check["anomalies"].as_array().unwrap().is_empty());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("ANOMALIES FOUND") && stdout.contains("op "),
+        "{stdout}"
     );
 }
