@@ -22,6 +22,11 @@ pub trait PeerHandler: Send + Sync + 'static {
     fn read_index(&self) -> impl Future<Output = ReadIndexResult> + Send;
     /// Applies a membership change if this node leads.
     fn admin(&self, request: AdminRequest) -> impl Future<Output = AdminResult> + Send;
+    /// Whether this node may answer vote requests now (false during its post-restart quiet
+    /// period; the candidate then sees an unavailable peer, which Raft always tolerates).
+    fn votes_allowed(&self) -> bool {
+        true
+    }
 }
 
 struct PeerService<H> {
@@ -48,6 +53,11 @@ impl<H: PeerHandler> Peer for PeerService<H> {
     }
 
     async fn vote(&self, request: Request<Payload>) -> Result<Response<Payload>, Status> {
+        if !self.handler.votes_allowed() {
+            return Err(Status::unavailable(
+                "recently restarted: not voting until the quiet period is over",
+            ));
+        }
         let result = self.raft.vote(decode(request)?).await;
         encode(&result)
     }

@@ -47,6 +47,28 @@ pub struct RaftTuning {
     pub snapshot_logs_since_last: u64,
     /// Log entries kept behind a snapshot so slightly-lagging followers need no snapshot.
     pub logs_to_keep_after_snapshot: u64,
+    /// Serve linearizable reads under a leader lease (one quorum round per lease period)
+    /// instead of one quorum round per batch of reads. See `read_barrier.rs` for why it is safe.
+    pub lease_reads: bool,
+}
+
+impl RaftTuning {
+    /// How long after a quorum acknowledged a heartbeat the leader may serve reads without
+    /// asking again. Followers refuse to vote for `election_timeout_max` after a heartbeat and
+    /// start no election before that plus an election timeout; the lease stays below the
+    /// smaller `election_timeout_min` with 10 % left for clock-rate drift between nodes.
+    /// Assumes every node runs with the same timings.
+    pub fn read_lease_duration(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.election_timeout_min_ms * 9 / 10)
+    }
+
+    /// How long a freshly started node neither votes nor starts an election. A node forgets
+    /// the leader's heartbeat (and so its promise not to vote) when it restarts; staying quiet
+    /// for longer than any read lease keeps a restarted node from helping elect a new leader
+    /// while the old one still serves reads under its lease.
+    pub fn vote_quiet_period(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.election_timeout_max_ms)
+    }
 }
 
 impl Default for RaftTuning {
@@ -57,6 +79,7 @@ impl Default for RaftTuning {
             election_timeout_max_ms: 600,
             snapshot_logs_since_last: 100_000,
             logs_to_keep_after_snapshot: 10_000,
+            lease_reads: true,
         }
     }
 }

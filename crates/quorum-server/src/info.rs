@@ -235,6 +235,11 @@ fn raft(node: &Node, metrics: &Metrics, committed: u64, out: &mut String) -> std
     )?;
     writeln!(out, "raft_voters:{}\r", voters.join(","))?;
     writeln!(out, "raft_learners:{}\r", learners.join(","))?;
+    writeln!(
+        out,
+        "raft_lease_reads:{}\r",
+        u8::from(node.config.raft.lease_reads)
+    )?;
     if let Some(ms) = metrics.millis_since_quorum_ack {
         writeln!(out, "raft_millis_since_quorum_ack:{ms}\r")?;
     }

@@ -119,7 +119,14 @@ pub async fn run_node_with_seams(
     let cluster = Arc::new(ClusterView::new(config.id, raft.clone()));
     let node = Arc::new(Node {
         proposer: Proposer::start(cluster.clone(), seams.clone(), request_timeout),
-        barrier: ReadBarrier::start(cluster.clone(), request_timeout),
+        barrier: ReadBarrier::start(
+            cluster.clone(),
+            request_timeout,
+            config
+                .raft
+                .lease_reads
+                .then(|| config.raft.read_lease_duration()),
+        ),
         cluster,
         state,
         clients: Default::default(),
@@ -127,6 +134,16 @@ pub async fn run_node_with_seams(
         seams,
         started: Instant::now(),
         config,
+    });
+
+    // A restarted node forgot the heartbeats it acknowledged: it stays out of elections until
+    // any read lease that relied on it has run out (see `RaftTuning::vote_quiet_period`).
+    let quiet = node.config.raft.vote_quiet_period();
+    let elect_raft = raft.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(quiet).await;
+        elect_raft.runtime_config().elect(true);
+        tracing::debug!(?quiet, "vote quiet period over: elections enabled");
     });
 
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -268,6 +285,8 @@ fn raft_config(config: &NodeConfig) -> anyhow::Result<RaftConfig> {
         max_in_snapshot_log_to_keep: tuning.logs_to_keep_after_snapshot,
         install_snapshot_timeout: 10_000,
         max_payload_entries: 1_000,
+        // Enabled after the vote quiet period (see `RaftTuning::vote_quiet_period`).
+        enable_elect: false,
         ..Default::default()
     };
     raft_config

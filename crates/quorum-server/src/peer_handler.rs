@@ -10,7 +10,6 @@ use quorum_rpc::PeerHandler;
 
 use crate::membership;
 use crate::node::Node;
-use crate::read_barrier::serve_read_index;
 
 /// Implements [`PeerHandler`] for a node.
 pub struct NodePeerHandler(pub Arc<Node>);
@@ -41,10 +40,17 @@ impl PeerHandler for NodePeerHandler {
     }
 
     async fn read_index(&self) -> ReadIndexResult {
-        serve_read_index(&self.0.cluster, self.0.request_timeout()).await
+        self.0
+            .barrier
+            .serve_read_index(self.0.request_timeout())
+            .await
     }
 
     async fn admin(&self, request: AdminRequest) -> AdminResult {
         membership::change_on_leader(&self.0, request).await
+    }
+
+    fn votes_allowed(&self) -> bool {
+        self.0.started.elapsed() >= self.0.config.raft.vote_quiet_period()
     }
 }

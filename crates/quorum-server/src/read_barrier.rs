@@ -7,11 +7,35 @@
 //! time; every read that arrives while a confirmation is in flight shares the next one, so
 //! the cost is one quorum round per batch of reads, not per read.
 //!
-//! No leader lease is used: openraft 0.9 lease reads combined with leader transfer served stale
-//! reads upstream (openraft #1749), and quorum never transfers leadership either.
+//! # The read lease
+//!
+//! A confirmation proves more than "leader now": every follower that acknowledged the heartbeat
+//! refuses votes for `election_timeout_max` after receiving it and starts no election of its own
+//! before that plus an election timeout (openraft 0.9's vote lease). So no other leader can be
+//! elected before `sent + election_timeout_max`, where `sent` is no earlier than when the
+//! confirmation started. Until `started + read_lease` (0.9 × `election_timeout_min`, see
+//! [`crate::RaftTuning::read_lease_duration`]) the leader answers read-index requests without a
+//! new quorum round: the read index is the confirmed index (which covers every entry committed
+//! by earlier leaders) or this node's applied index if higher (every write acknowledged in this
+//! term was applied here before its reply). While reads keep coming, the lease is renewed in
+//! the background once half of it is spent, so reads rarely wait for a round.
+//!
+//! The lease is dropped when the term, the leader or the membership changes (a new voter set
+//! need not intersect the quorum that acknowledged). Two things keep it sound where openraft's
+//! own lease does not reach: quorum never transfers leadership (openraft #1749: a transfer
+//! target campaigns at once, ignoring the lease), and a restarted node forgets the heartbeat it
+//! acknowledged, so it neither votes nor campaigns for `election_timeout_max` after starting
+//! ([`crate::RaftTuning::vote_quiet_period`]). Timings must be the same on every node.
+//!
+//! `--lease-reads false` turns the lease off: one quorum round per batch of reads.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+use parking_lot::Mutex;
+use quorum_raft::openraft::{ServerState, Vote};
+use quorum_types::NodeId;
 
 use quorum_rpc::messages::PeerError;
 use quorum_types::ErrorReply;
@@ -29,14 +53,40 @@ type Waiter = oneshot::Sender<Result<u64, ErrorReply>>;
 #[derive(Clone)]
 pub struct ReadBarrier {
     waiters: mpsc::Sender<Waiter>,
+    leader: Arc<LeaderReads>,
 }
 
 impl ReadBarrier {
-    /// Starts the confirmation task.
-    pub fn start(cluster: Arc<ClusterView>, request_timeout: Duration) -> Self {
+    /// Starts the confirmation task. `lease` is how long a confirmation lets the leader answer
+    /// without another quorum round; `None` disables the lease.
+    pub fn start(
+        cluster: Arc<ClusterView>,
+        request_timeout: Duration,
+        lease: Option<Duration>,
+    ) -> Self {
         let (waiters, receiver) = mpsc::channel(WAITERS_MAX);
-        tokio::spawn(confirm_loop(cluster, receiver, request_timeout));
-        ReadBarrier { waiters }
+        let leader = Arc::new(LeaderReads {
+            cluster,
+            lease_duration: lease,
+            lease: Mutex::new(None),
+            renewing: AtomicBool::new(false),
+        });
+        tokio::spawn(confirm_loop(leader.clone(), receiver, request_timeout));
+        ReadBarrier { waiters, leader }
+    }
+
+    /// Serves a follower's read-index request on the leader.
+    pub async fn serve_read_index(&self, request_timeout: Duration) -> Result<u64, PeerError> {
+        let cluster = &self.leader.cluster;
+        if !cluster.is_leader() {
+            return Err(PeerError::NotLeader {
+                leader: cluster.leader(),
+            });
+        }
+        self.leader
+            .read_index(Instant::now() + request_timeout)
+            .await
+            .map_err(PeerError::Unavailable)
     }
 
     /// Resolves with the log index this node has applied through, at which a read that started
@@ -52,7 +102,7 @@ impl ReadBarrier {
 }
 
 async fn confirm_loop(
-    cluster: Arc<ClusterView>,
+    leader: Arc<LeaderReads>,
     mut receiver: mpsc::Receiver<Waiter>,
     request_timeout: Duration,
 ) {
@@ -62,7 +112,7 @@ async fn confirm_loop(
         while let Ok(more) = receiver.try_recv() {
             batch.push(more);
         }
-        let result = confirm(&cluster, request_timeout).await;
+        let result = confirm(&leader, request_timeout).await;
         for waiter in batch.drain(..) {
             let _ = waiter.send(result.clone());
         }
@@ -70,7 +120,8 @@ async fn confirm_loop(
 }
 
 /// One confirmation: the read index, applied locally.
-async fn confirm(cluster: &ClusterView, request_timeout: Duration) -> Result<u64, ErrorReply> {
+async fn confirm(leader: &Arc<LeaderReads>, request_timeout: Duration) -> Result<u64, ErrorReply> {
+    let cluster = &*leader.cluster;
     let deadline = Instant::now() + request_timeout;
     let mut backoff_ms = 5;
     let mut saw_leader = false;
@@ -79,7 +130,7 @@ async fn confirm(cluster: &ClusterView, request_timeout: Duration) -> Result<u64
             match cluster.route() {
                 Route::Local => {
                     saw_leader = true;
-                    local_read_index(cluster, deadline).await
+                    leader.read_index(deadline).await
                 }
                 Route::Remote(client) => {
                     saw_leader = true;
@@ -115,29 +166,103 @@ async fn confirm(cluster: &ClusterView, request_timeout: Duration) -> Result<u64
     }
 }
 
-/// The read index on the leader: leadership confirmed by a quorum heartbeat round.
-pub(crate) async fn local_read_index(
-    cluster: &ClusterView,
-    deadline: Instant,
-) -> Result<u64, String> {
-    match timeout_at(deadline, cluster.raft.get_read_log_id()).await {
-        Err(_) => Err("timed out confirming leadership".to_string()),
-        Ok(Err(e)) => Err(e.to_string()),
-        Ok(Ok((read_log_id, _applied))) => Ok(read_log_id.map_or(0, |id| id.index)),
-    }
+/// What the leader knows about its current read lease.
+struct ReadLease {
+    /// The vote (term and leader) the confirmation was made under.
+    vote: Vote<NodeId>,
+    /// The membership the confirming quorum belonged to.
+    membership_index: Option<u64>,
+    /// The confirmed read index.
+    floor: u64,
+    /// When the confirmation started.
+    confirmed_at: Instant,
 }
 
-/// Serves a follower's read-index request on the leader.
-pub(crate) async fn serve_read_index(
-    cluster: &ClusterView,
-    request_timeout: Duration,
-) -> Result<u64, PeerError> {
-    if !cluster.is_leader() {
-        return Err(PeerError::NotLeader {
-            leader: cluster.leader(),
-        });
+/// The leader side of linearizable reads: quorum confirmations and the lease they grant.
+struct LeaderReads {
+    cluster: Arc<ClusterView>,
+    /// `None`: no lease, every read index needs a quorum round.
+    lease_duration: Option<Duration>,
+    lease: Mutex<Option<ReadLease>>,
+    /// A background renewal is in flight.
+    renewing: AtomicBool,
+}
+
+/// The fields of the Raft metrics a lease is bound to.
+fn lease_key(cluster: &ClusterView) -> Option<(Vote<NodeId>, Option<u64>)> {
+    let metrics = cluster.raft.metrics();
+    let metrics = metrics.borrow();
+    let leads = metrics.state == ServerState::Leader && metrics.current_leader == Some(cluster.id);
+    leads.then(|| {
+        (
+            metrics.vote,
+            metrics.membership_config.log_id().map(|id| id.index),
+        )
+    })
+}
+
+impl LeaderReads {
+    /// The read index on the leader: from the lease while it holds, otherwise after a quorum
+    /// heartbeat round (which renews the lease).
+    async fn read_index(self: &Arc<Self>, deadline: Instant) -> Result<u64, String> {
+        if let Some(index) = self.leased_read_index() {
+            return Ok(index);
+        }
+        self.confirm_round(deadline).await
     }
-    local_read_index(cluster, Instant::now() + request_timeout)
-        .await
-        .map_err(PeerError::Unavailable)
+
+    /// The read index if the lease is valid now; starts a background renewal once half of the
+    /// lease is spent.
+    fn leased_read_index(self: &Arc<Self>) -> Option<u64> {
+        let duration = self.lease_duration?;
+        let key = lease_key(&self.cluster)?;
+        let now = Instant::now();
+        let floor = {
+            let lease = self.lease.lock();
+            let lease = lease.as_ref()?;
+            let age = now.saturating_duration_since(lease.confirmed_at);
+            if (lease.vote, lease.membership_index) != key || age >= duration {
+                return None;
+            }
+            if age >= duration / 2 && !self.renewing.swap(true, Ordering::AcqRel) {
+                let leader = self.clone();
+                tokio::spawn(async move {
+                    let deadline = Instant::now() + duration;
+                    if let Err(reason) = leader.confirm_round(deadline).await {
+                        tracing::debug!(%reason, "read lease renewal failed");
+                    }
+                    leader.renewing.store(false, Ordering::Release);
+                });
+            }
+            lease.floor
+        };
+        Some(floor.max(self.cluster.applied_index()))
+    }
+
+    /// A quorum heartbeat round (openraft's `get_read_log_id`); on success the lease runs from
+    /// the moment the round started.
+    async fn confirm_round(&self, deadline: Instant) -> Result<u64, String> {
+        let started = Instant::now();
+        let key_before = lease_key(&self.cluster);
+        let index = match timeout_at(deadline, self.cluster.raft.get_read_log_id()).await {
+            Err(_) => return Err("timed out confirming leadership".to_string()),
+            Ok(Err(e)) => return Err(e.to_string()),
+            Ok(Ok((read_log_id, _applied))) => read_log_id.map_or(0, |id| id.index),
+        };
+        if self.lease_duration.is_some() {
+            if let Some(key) = key_before.filter(|key| Some(*key) == lease_key(&self.cluster)) {
+                let mut lease = self.lease.lock();
+                // Keep the newest confirmation: renewals may finish out of order.
+                if lease.as_ref().is_none_or(|l| l.confirmed_at <= started) {
+                    *lease = Some(ReadLease {
+                        vote: key.0,
+                        membership_index: key.1,
+                        floor: index,
+                        confirmed_at: started,
+                    });
+                }
+            }
+        }
+        Ok(index)
+    }
 }

@@ -107,6 +107,12 @@ pub struct NodeArgs {
     #[arg(long, env = "QUORUM_LOGS_TO_KEEP_AFTER_SNAPSHOT", help_heading = "Raft", default_value_t = RaftTuning::default().logs_to_keep_after_snapshot)]
     pub logs_to_keep_after_snapshot: u64,
 
+    /// Serve linearizable reads under a leader lease (one quorum round per lease period)
+    /// instead of one quorum round per batch of reads. Requires the same Raft timings on
+    /// every node.
+    #[arg(long, env = "QUORUM_LEASE_READS", help_heading = "Raft", default_value_t = RaftTuning::default().lease_reads, action = clap::ArgAction::Set)]
+    pub lease_reads: bool,
+
     /// TOML file with defaults for any of these flags (keys as the flag names).
     #[arg(long, env = "QUORUM_CONFIG")]
     #[serde(skip)]
@@ -216,6 +222,7 @@ impl NodeArgs {
                 self.snapshot_logs_since_last,
             )?,
             logs_to_keep_after_snapshot: self.logs_to_keep_after_snapshot,
+            lease_reads: self.lease_reads,
         };
         // A heartbeat slower than the election timeout makes followers start elections
         // against a healthy leader.

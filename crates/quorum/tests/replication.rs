@@ -470,3 +470,44 @@ fn replicas_share_one_keyspace_digest() {
     )
     .unwrap();
 }
+
+/// Redis-Raft #19 / openraft #1749: a leader frozen (SIGSTOP) past the election timeout must not
+/// answer a default-level read from its old state when it wakes, even though a moment before
+/// the freeze it held a read lease. The GET is queued on a connection opened before the freeze
+/// and sent while the node is frozen, after a new leader acknowledged a newer value; the old
+/// leader may answer with the new value or an error, never the old value.
+#[test]
+fn frozen_leader_serves_no_stale_read_when_it_wakes() {
+    let mut cluster = cluster(&[]);
+    for round in 0..3 {
+        let (old_leader, _) = roles(&mut cluster);
+        let key = format!("frozen-{round}");
+        let mut raw = Raw::connect(cluster.node(old_leader).resp_addr());
+        // Reads right before the freeze: the leader holds a fresh lease.
+        assert_eq!(raw.cmd(&["SET", &key, "old"]), "+OK\r\n");
+        for _ in 0..20 {
+            assert_eq!(raw.cmd(&["GET", &key]), "$3\r\nold\r\n");
+        }
+        cluster.node_mut(old_leader).sigstop().unwrap();
+        let new_leader = cluster
+            .wait_for_leader(Duration::from_secs(10))
+            .expect("a new leader while the old one is frozen");
+        assert_ne!(new_leader, old_leader);
+        set(&mut cluster.client(new_leader).unwrap(), &key, "new");
+        raw.send_cmd(&["GET", &key]);
+        cluster.node_mut(old_leader).sigcont().unwrap();
+        let reply = raw.reply();
+        assert!(
+            reply == "$3\r\nnew\r\n" || reply.starts_with('-'),
+            "round {round}: node {old_leader}, leader before its freeze, answered {reply:?} \
+             after node {new_leader} acknowledged a newer value"
+        );
+        // Let the old leader rejoin before the next round.
+        wait_value(
+            &mut readonly_client(&cluster, old_leader),
+            &key,
+            Some("new"),
+            "old leader catches up",
+        );
+    }
+}
