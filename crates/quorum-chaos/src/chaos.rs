@@ -84,7 +84,7 @@ pub fn run_chaos(args: ChaosArgs) -> anyhow::Result<u8> {
             .collect();
         let session = run::Session::start(&args.workload, PREFIX.into(), seed, endpoints)?;
         let shared = Arc::new(Shared::default());
-        let progress = run::spawn_progress(session.recorder.clone(), shared.clone());
+        let progress = run::spawn_progress(session.recorder.clone(), shared.clone(), true);
         let interrupt = run::spawn_interrupt(shared.clone());
 
         let mut nemesis = Nemesis::new(

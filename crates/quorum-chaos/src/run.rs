@@ -122,15 +122,25 @@ pub fn history(clients: Vec<Client>, faults: Vec<FaultEvent>) -> History {
     History { ops, faults }
 }
 
-/// Prints a progress line to stderr every second until aborted.
-pub fn spawn_progress(recorder: Arc<Recorder>, shared: Arc<Shared>) -> JoinHandle<()> {
+/// Prints a progress line to stderr every second until aborted; `faults` adds the fault
+/// count and the leader (chaos), which verify cannot know.
+pub fn spawn_progress(
+    recorder: Arc<Recorder>,
+    shared: Arc<Shared>,
+    faults: bool,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.tick().await;
         loop {
             tick.tick().await;
             let (ok, failed, unknown) = recorder.counts();
-            let (faults, last) = {
+            let elapsed = recorder.elapsed().as_secs_f64();
+            if !faults {
+                eprintln!("[{elapsed:>5.1}s] ops ok {ok} failed {failed} unknown {unknown}");
+                continue;
+            }
+            let (count, last) = {
                 let faults = shared.faults.lock().unwrap_or_else(|e| e.into_inner());
                 let last = faults
                     .last()
@@ -144,8 +154,7 @@ pub fn spawn_progress(recorder: Arc<Recorder>, shared: Arc<Shared>) -> JoinHandl
                 id => id.to_string(),
             };
             eprintln!(
-                "[{:>5.1}s] ops ok {ok} failed {failed} unknown {unknown} | faults {faults}{last} | leader {leader}",
-                recorder.elapsed().as_secs_f64()
+                "[{elapsed:>5.1}s] ops ok {ok} failed {failed} unknown {unknown} | faults {count}{last} | leader {leader}"
             );
         }
     })

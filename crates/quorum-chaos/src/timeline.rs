@@ -19,8 +19,8 @@ const PLOT_WIDTH_PX: f64 = 1600.0;
 const LABEL_WIDTH_PX: f64 = 220.0;
 /// Height of one client's row inside a lane.
 const ROW_HEIGHT_PX: f64 = 3.0;
-/// Operations drawn at most; beyond it acknowledged reads are thinned (every anomalous,
-/// failed, unknown and write operation is always drawn).
+/// Operations drawn at most, roughly; beyond it acknowledged operations are thinned (every
+/// anomalous, failed and unknown operation is always drawn).
 const DRAWN_OPS_MAX: usize = 20_000;
 
 /// Renders the page.
@@ -91,8 +91,7 @@ pub fn render(facts: &RunFacts, history: &History, check: &CheckReport) -> Strin
         );
         for op in ops {
             let bad = anomalous.contains(&op.id);
-            let read_ok = op.is_ok() && op.call == Call::Get;
-            if !bad && read_ok && !(op.id as usize).is_multiple_of(thin) {
+            if !bad && op.is_ok() && !(op.id as usize).is_multiple_of(thin) {
                 continue;
             }
             let class = if bad {

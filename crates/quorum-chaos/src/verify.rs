@@ -38,7 +38,7 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<u8> {
     runtime.block_on(async {
         let session = run::Session::start(&args.workload, prefix.clone(), seed, endpoints.clone())?;
         let shared = std::sync::Arc::new(crate::nemesis::Shared::default());
-        let progress = run::spawn_progress(session.recorder.clone(), shared.clone());
+        let progress = run::spawn_progress(session.recorder.clone(), shared.clone(), false);
         let interrupt = run::spawn_interrupt(shared.clone());
         let deadline = tokio::time::Instant::now() + args.duration;
         while tokio::time::Instant::now() < deadline
