@@ -328,9 +328,9 @@ fn check_protocol_supports(protocol: Protocol, workload: Workload) -> anyhow::Re
     }
 }
 
+/// Parses `flags` (without the subcommand name) into a plan, as the binary would.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub fn plan_from_flags(flags: &[&str]) -> anyhow::Result<Plan> {
     use clap::Parser;
 
     #[derive(Parser)]
@@ -339,9 +339,16 @@ mod tests {
         bench: BenchArgs,
     }
 
+    let cli = Cli::try_parse_from(std::iter::once("bench").chain(flags.iter().copied()))?;
+    Plan::from_args(cli.bench)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
     fn plan(flags: &[&str]) -> anyhow::Result<Plan> {
-        let cli = Cli::try_parse_from(std::iter::once("bench").chain(flags.iter().copied()))?;
-        Plan::from_args(cli.bench)
+        plan_from_flags(flags)
     }
 
     #[test]

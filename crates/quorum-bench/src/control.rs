@@ -109,7 +109,8 @@ impl Schedule {
     }
 }
 
-/// Exponential back-off with jitter for reconnecting: 10 ms doubling to 1 s.
+/// Exponential back-off with jitter for reconnecting: 5 ms doubling to 100 ms. Short, so the
+/// longest gap measured during a failover is the server's, not the generator's back-off.
 #[derive(Debug, Clone)]
 pub struct Backoff {
     next: Duration,
@@ -117,9 +118,9 @@ pub struct Backoff {
 }
 
 /// First reconnect delay.
-const BACKOFF_INITIAL: Duration = Duration::from_millis(10);
+const BACKOFF_INITIAL: Duration = Duration::from_millis(5);
 /// Longest reconnect delay.
-const BACKOFF_MAX: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_millis(100);
 
 impl Backoff {
     /// A back-off whose jitter is seeded by `seed` (the client number).

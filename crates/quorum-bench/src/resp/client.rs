@@ -300,3 +300,96 @@ fn record_reply(tally: &mut Tally, op: &mut InFlight, outcome: Outcome<'_>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+    use crate::args::plan_from_flags;
+    use crate::runner::Harness;
+    use crate::workload::{value_bytes, KeyFormat};
+
+    /// Reads requests (counted by their `*3\r\n` header: keys and values are digits and `x`)
+    /// and answers each with `reply`, split in two writes to exercise partial frames. Returns
+    /// when the peer closes, or after `close_after` requests if given.
+    async fn serve(stream: &mut TcpStream, reply: &[u8], close_after: Option<usize>) {
+        let mut seen = Vec::new();
+        let mut answered = 0;
+        let mut buf = [0u8; 4096];
+        loop {
+            let Ok(n) = stream.read(&mut buf).await else {
+                return;
+            };
+            if n == 0 {
+                return;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            let requests = seen.windows(4).filter(|w| w == b"*3\r\n").count();
+            while answered < requests {
+                if close_after == Some(answered) {
+                    return;
+                }
+                let (head, tail) = reply.split_at(2);
+                let _ = stream.write_all(head).await;
+                let _ = stream.write_all(tail).await;
+                answered += 1;
+            }
+        }
+    }
+
+    /// A server that answers the first request with TRYAGAIN and then drops the connection
+    /// without answering the second: the client counts both, reconnects, and finishes its
+    /// budget on the new connection.
+    #[tokio::test]
+    async fn error_replies_and_dropped_connections_are_counted_and_the_client_reconnects() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let server = tokio::spawn(async move {
+            let (mut first, _) = listener.accept().await.unwrap();
+            serve(&mut first, b"-TRYAGAIN later\r\n", Some(1)).await;
+            drop(first);
+            let (mut second, _) = listener.accept().await.unwrap();
+            serve(&mut second, b"+OK\r\n", None).await;
+        });
+        let plan = plan_from_flags(&[
+            "--endpoints",
+            &addr,
+            "--clients",
+            "1",
+            "--requests",
+            "20",
+            "--timeout-ms",
+            "2000",
+        ])
+        .unwrap();
+        let mut harness = Harness::start(&plan);
+        let client = RespClient {
+            index: 0,
+            endpoint: addr,
+            readonly: false,
+            pipeline: 1,
+            control: harness.control.clone(),
+            recorder: harness.recorder(),
+            ops: OpStream::new(plan.workload, None, plan.keys, plan.seed, 0),
+            encoder: Arc::new(RequestEncoder::new(
+                KeyFormat::for_keys(plan.keys),
+                &value_bytes(plan.value_size),
+            )),
+            schedule: None,
+        };
+        let mut clients = tokio::task::JoinSet::new();
+        clients.spawn(client.run(None));
+        let measured =
+            tokio::time::timeout(std::time::Duration::from_secs(20), harness.finish(clients))
+                .await
+                .expect("the run ends within its timeouts");
+        let tally = measured.tally;
+        assert_eq!(tally.ok, 18, "{tally:?}");
+        assert_eq!(tally.errors.get("TRYAGAIN"), Some(&1), "{:?}", tally.errors);
+        assert_eq!(tally.errors.get("io"), Some(&1), "{:?}", tally.errors);
+        assert_eq!(tally.latency_us.len(), 18);
+        server.abort();
+    }
+}
