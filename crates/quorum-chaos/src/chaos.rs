@@ -164,8 +164,7 @@ pub fn run_chaos(args: ChaosArgs) -> anyhow::Result<u8> {
     })
 }
 
-/// The last `lines` lines of each node's section of `logs` would be ideal; keep it simple and
-/// bound the total.
+/// The end of the node logs, bounded to `lines * 5` lines so a failure stays readable.
 fn tail(logs: &str, lines: usize) -> String {
     let all: Vec<&str> = logs.lines().collect();
     all[all.len().saturating_sub(lines * 5)..].join("\n")

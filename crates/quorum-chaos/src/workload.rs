@@ -240,13 +240,12 @@ impl Client {
         let connected = self.connect(workload, endpoints).await;
         let node = match &connected {
             Ok(endpoint) => endpoint.node,
-            Err(endpoint) => endpoint.map_or(u32::MAX, |e| e.node),
+            Err((endpoint, _)) => endpoint.map_or(u32::MAX, |e| e.node),
         };
         let mut op = recorder.invoke(self.id, node, key, call.clone(), self.consistency);
         let outcome = match connected {
-            Err(_) => Outcome::Failed {
-                error: "could not connect".into(),
-            },
+            // Nothing was sent: certainly no effect.
+            Err((_, error)) => Outcome::Failed { error },
             Ok(_) => self.send(workload.op_timeout, key, &call).await,
         };
         if matches!(outcome, Outcome::Failed { .. }) && self.conn.is_none() {
@@ -263,21 +262,23 @@ impl Client {
         &mut self,
         workload: &Workload,
         endpoints: &Endpoints,
-    ) -> Result<Endpoint, Option<Endpoint>> {
+    ) -> Result<Endpoint, (Option<Endpoint>, String)> {
         if let Some((endpoint, _)) = &self.conn {
             return Ok(*endpoint);
         }
         let endpoint = {
             let list = endpoints.read().unwrap_or_else(|e| e.into_inner());
             if list.is_empty() {
-                return Err(None);
+                return Err((None, "no endpoint to connect to".into()));
             }
             list[self.cursor % list.len()]
         };
-        let result = RespConn::connect(endpoint.addr, workload.op_timeout).await;
-        let Ok(mut conn) = result else {
-            self.cursor += 1;
-            return Err(Some(endpoint));
+        let mut conn = match RespConn::connect(endpoint.addr, workload.op_timeout).await {
+            Ok(conn) => conn,
+            Err(err) => {
+                self.cursor += 1;
+                return Err((Some(endpoint), format!("{err:#}")));
+            }
         };
         if self.consistency == Consistency::ReadOnly {
             // Servers without READONLY (a single Redis) answer an error and read linearizably,
@@ -285,7 +286,7 @@ impl Client {
             let ok = tokio::time::timeout(workload.op_timeout, conn.call(&[b"READONLY"])).await;
             if !matches!(ok, Ok(Ok(_))) {
                 self.cursor += 1;
-                return Err(Some(endpoint));
+                return Err((Some(endpoint), "READONLY got no reply".into()));
             }
         }
         self.conn = Some((endpoint, conn));
