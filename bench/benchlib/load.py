@@ -1,9 +1,6 @@
-"""The load generator behind one interface: `run(gen, target, cell, ...)` returns the JSON
-object of `quorum bench --json` (contract in bench/README section of BENCHMARKS.md).
-
-`quorum bench` drives every system (same generator, same load shape). `redis-benchmark` is a
-development stand-in for RESP systems only (`--loadgen redis-benchmark`), used while the
-generator did not exist; its results say so in the `tool` field.
+"""The load generator: `Generator.run(target, cell, ...)` runs `quorum bench ... --json` and
+returns its JSON object (throughput, latency_us percentiles, errors by kind, max_gap_ms), or a
+dict with `failed`. The same generator drives every system, so the load shape is the same.
 """
 
 import json
@@ -26,15 +23,14 @@ class Cell:
 
 
 class Generator:
-    def __init__(self, kind, quorum_bin, threads=None):
-        self.kind = kind
+    kind = "quorum bench"
+
+    def __init__(self, quorum_bin, threads=None):
         self.quorum_bin = quorum_bin
         self.threads = threads
 
     def available(self):
         """(ok, reason)."""
-        if self.kind == "redis-benchmark":
-            return True, ""
         try:
             r = subprocess.run([self.quorum_bin, "bench", "--help"], capture_output=True, text=True, timeout=20)
         except OSError as err:
@@ -44,8 +40,6 @@ class Generator:
         return True, ""
 
     def argv(self, target, cell, keys, duration, warmup, workload=None, extra=()):
-        if self.kind == "redis-benchmark":
-            return None
         argv = [
             self.quorum_bin, "bench",
             "--endpoints", ",".join(target.endpoints),
@@ -65,8 +59,6 @@ class Generator:
 
     def run(self, target, cell, keys, duration, warmup, workload=None, extra=()):
         """Returns the result dict; on failure a dict with `failed` (and no throughput)."""
-        if self.kind == "redis-benchmark":
-            return redis_benchmark(target, cell, keys, duration, workload or target.workload)
         argv = self.argv(target, cell, keys, duration, warmup, workload, extra)
         limit = duration + warmup + 60
         try:
@@ -85,35 +77,3 @@ class Generator:
             out["exit_code"] = r.returncode
         return out
 
-
-def redis_benchmark(target, cell, keys, duration, workload):
-    """Stand-in for RESP targets: redis-benchmark --csv, with a request count sized to take
-    roughly `duration` seconds at a few thousand requests per client."""
-    if target.protocol != "resp" or "--readonly" in target.flags:
-        return {"failed": "redis-benchmark cannot drive this target"}
-    host, port = target.endpoints[0].rsplit(":", 1)
-    n = max(1000, min(2_000_000, cell.clients * cell.pipeline * 400 * duration))
-    argv = [
-        "redis-benchmark", "-h", host, "-p", port, "-t", workload, "-c", str(cell.clients),
-        "-P", str(cell.pipeline), "-d", str(cell.value_size), "-r", str(keys), "-n", str(n), "--csv",
-    ]
-    try:
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=duration * 20 + 60)
-    except subprocess.TimeoutExpired:
-        return {"failed": "redis-benchmark timed out", "argv": argv}
-    rows = [ln.replace('"', "").split(",") for ln in r.stdout.splitlines() if ln.startswith('"')]
-    if len(rows) < 2:
-        return {"failed": f"redis-benchmark exit {r.returncode}: {r.stderr.strip()[-300:]}", "argv": argv}
-    head, vals = rows[0], rows[1]
-    row = dict(zip(head, vals))
-    rps = float(row["rps"])
-    ms = lambda k: int(float(row[k]) * 1000)  # noqa: E731
-    return {
-        "tool": "redis-benchmark", "protocol": "resp", "endpoints": target.endpoints, "workload": workload,
-        "clients": cell.clients, "pipeline": cell.pipeline, "rate": None, "value_size": cell.value_size,
-        "keys": keys, "read_ratio": None, "duration_s": n / rps if rps else 0.0, "ok": n, "errors": {},
-        "throughput": rps,
-        "latency_us": {"p50": ms("p50_latency_ms"), "p90": ms("p95_latency_ms"), "p99": ms("p99_latency_ms"),
-                       "p999": None, "max": ms("max_latency_ms"), "mean": float(row["avg_latency_ms"]) * 1000},
-        "max_gap_ms": None, "argv": argv,
-    }

@@ -132,9 +132,9 @@ class QuorumCluster:
         lead = [f"127.0.0.1:{self.resp_ports[lid]}"]
         foll = [f"127.0.0.1:{self.resp_ports[fid]}"]
         return [
-            Target(self, "quorum leader", "write", "resp", lead, "set"),
-            Target(self, "quorum leader (linearizable)", "read", "resp", lead, "get"),
-            Target(self, "quorum follower (READONLY)", "read", "resp", foll, "get", ["--readonly"]),
+            Target(self, "quorum SET (leader)", "write", "resp", lead, "set"),
+            Target(self, "quorum GET (leader, linearizable)", "read", "resp", lead, "get"),
+            Target(self, "quorum GET (follower, READONLY)", "read", "resp", foll, "get", ["--readonly"]),
         ]
 
     def pids(self):
@@ -207,9 +207,9 @@ class RedisSingle:
 
     def targets(self):
         ep = [f"127.0.0.1:{self.node.port}"]
-        out = [Target(self, self.name, "write", "resp", ep, "set")]
+        out = [Target(self, self.name + " SET", "write", "resp", ep, "set")]
         if self.fsync == "always":
-            out.append(Target(self, self.name, "read", "resp", ep, "get"))
+            out.append(Target(self, self.name + " GET", "read", "resp", ep, "get"))
         return out
 
     def pids(self):
@@ -304,7 +304,7 @@ class RedisReplicated:
 
     def targets(self):
         ep = [f"127.0.0.1:{self.nodes[0].port}"]
-        return [Target(self, self.name, "write", "resp", ep, "set")]
+        return [Target(self, self.name + " SET", "write", "resp", ep, "set")]
 
     def pids(self):
         return {i + 1: n.proc.pid for i, n in enumerate(self.nodes)}
