@@ -55,7 +55,11 @@ pub enum Workload {
     Incr,
     /// GETs with probability `--read-ratio`, SETs otherwise.
     Mixed,
-    /// A queue round trip: `LPUSH queue value` then `BRPOP queue`, one operation.
+    /// A queue round trip, `LPUSH queue value` + `BRPOP queue`, as one operation.
+    //
+    // Both are pipelined on one connection; the operation fails at its first error reply (a
+    // server without lists answers `ERR unknown command`, reported under `ERR`). Once quorum
+    // has streams this becomes `XADD` + `XREADGROUP` + `XACK` (see `resp/request.rs`).
     Task,
 }
 
@@ -89,7 +93,16 @@ impl Workload {
 /// counts every request that should have been sent during it (the correction for coordinated
 /// omission, as in wrk2). Sleeping until a due time uses tokio's timer (1 ms granularity), so
 /// open-loop latencies include up to about 1 ms of the generator's own lateness; the human
-/// summary reports that send lag separately.
+/// summary reports that send lag separately. Each client (for etcd and NATS, each of the
+/// `clients × pipeline` lanes) keeps the pace only while its window is not full, so give it
+/// `clients × pipeline ≥ rate × latency`; otherwise the send lag grows and shows in latency.
+///
+/// Errors are counted by kind: the first word of an error reply (`ERR`, `CLUSTERDOWN`,
+/// `TRYAGAIN`; for etcd the gRPC status code, for NATS the publish error kind), `io` for a
+/// request lost with its connection and for a failed connection attempt, `timeout` for a wait
+/// longer than `--timeout-ms`. Latency is recorded for acknowledged operations only. A failed
+/// connection is re-opened with a back-off of 5 to 100 ms; nothing but the deadline, the
+/// request budget or Ctrl-C ends the run.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
     /// Endpoints to load, HOST:PORT, comma-separated; clients are spread round-robin.
