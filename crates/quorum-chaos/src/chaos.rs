@@ -53,6 +53,7 @@ pub fn run_chaos(args: ChaosArgs) -> anyhow::Result<u8> {
             "10".to_string(),
         ]);
     }
+    node_args.extend(args.node_args.iter().cloned());
     let binary = std::env::current_exe().context("cannot find the quorum binary")?;
     let wants_netns = classes.iter().any(|c| {
         matches!(

@@ -64,6 +64,11 @@ pub struct ChaosArgs {
     #[arg(long)]
     pub print_schedule: bool,
 
+    /// An extra `quorum node` flag for every node (repeatable; use `--node-arg=--flag=value`),
+    /// e.g. to compare a run with a feature switched off.
+    #[arg(long = "node-arg", allow_hyphen_values = true)]
+    pub node_args: Vec<String>,
+
     /// Snapshot threshold (log entries) of the nodes when snapshot faults are on, so
     /// snapshots and their installation race with everything else.
     #[arg(long, default_value_t = 50)]
