@@ -121,6 +121,7 @@ pub async fn run_node_with_seams(
         proposer: Proposer::start(cluster.clone(), seams.clone(), request_timeout),
         barrier: ReadBarrier::start(
             cluster.clone(),
+            state.clone(),
             request_timeout,
             config
                 .raft

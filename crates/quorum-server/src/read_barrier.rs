@@ -17,7 +17,8 @@
 //! [`crate::RaftTuning::read_lease_duration`]) the leader answers read-index requests without a
 //! new quorum round: the read index is the confirmed index (which covers every entry committed
 //! by earlier leaders) or this node's applied index if higher (every write acknowledged in this
-//! term was applied here before its reply). While reads keep coming, the lease is renewed in
+//! term was applied here before its reply; the state machine's own applied index, which runs
+//! ahead of openraft's metrics). While reads keep coming, the lease is renewed in
 //! the background once half of it is spent, so reads rarely wait for a round.
 //!
 //! The lease is dropped when the term, the leader or the membership changes (a new voter set
@@ -35,6 +36,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use quorum_raft::openraft::{ServerState, Vote};
+use quorum_raft::SharedStateMachine;
 use quorum_types::NodeId;
 
 use quorum_rpc::messages::PeerError;
@@ -61,12 +63,14 @@ impl ReadBarrier {
     /// without another quorum round; `None` disables the lease.
     pub fn start(
         cluster: Arc<ClusterView>,
+        state: SharedStateMachine,
         request_timeout: Duration,
         lease: Option<Duration>,
     ) -> Self {
         let (waiters, receiver) = mpsc::channel(WAITERS_MAX);
         let leader = Arc::new(LeaderReads {
             cluster,
+            state,
             lease_duration: lease,
             lease: Mutex::new(None),
             renewing: AtomicBool::new(false),
@@ -181,6 +185,8 @@ struct ReadLease {
 /// The leader side of linearizable reads: quorum confirmations and the lease they grant.
 struct LeaderReads {
     cluster: Arc<ClusterView>,
+    /// The state machine, for the index it has applied through.
+    state: SharedStateMachine,
     /// `None`: no lease, every read index needs a quorum round.
     lease_duration: Option<Duration>,
     lease: Mutex<Option<ReadLease>>,
@@ -236,7 +242,11 @@ impl LeaderReads {
             }
             lease.floor
         };
-        Some(floor.max(self.cluster.applied_index()))
+        // The state machine's own applied index, not openraft's metrics: a write is acknowledged
+        // as soon as it is applied, before the metrics report it, so the metrics value can miss
+        // acknowledged writes (found by `quorum chaos`: followers served stale reads).
+        let applied = self.state.read().last_applied.map_or(0, |id| id.index);
+        Some(floor.max(applied))
     }
 
     /// A quorum heartbeat round (openraft's `get_read_log_id`); on success the lease runs from

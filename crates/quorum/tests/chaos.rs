@@ -11,11 +11,6 @@ use quorum_testkit::{poll_until, Cluster};
 const QUORUM: &str = env!("CARGO_BIN_EXE_quorum");
 /// Upper bound of one `quorum chaos`/`verify` invocation in these tests (a hang fails).
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
-/// Lease reads are off in these tests: with them on, followers serve stale reads even without
-/// faults (found by this harness: the leader's leased read index uses openraft's metrics
-/// `last_applied`, which can lag behind writes already acknowledged). These tests check the
-/// harness; the lease bug is tracked separately and this switch goes once it is fixed.
-const LEASE_READS_OFF: &str = "--node-arg=--lease-reads=false";
 
 /// Runs the binary with `args`, waits at most [`RUN_TIMEOUT`], and returns its output.
 fn quorum(args: &[&str]) -> Output {
@@ -113,7 +108,6 @@ fn chaos(faults: &str, seed: &str, interval: &str) -> ChaosRun {
         faults,
         "--seed",
         seed,
-        LEASE_READS_OFF,
         "--report",
         dir.to_str().unwrap(),
     ]);
@@ -175,12 +169,7 @@ fn the_same_seed_gives_the_same_schedule() {
 
 #[test]
 fn verify_against_a_quorum_cluster_is_valid() {
-    // See LEASE_READS_OFF.
-    let cluster = Cluster::builder(Path::new(QUORUM))
-        .arg("--lease-reads")
-        .arg("false")
-        .start()
-        .unwrap();
+    let cluster = Cluster::builder(Path::new(QUORUM)).start().unwrap();
     let endpoints: Vec<String> = cluster
         .nodes()
         .iter()
