@@ -57,3 +57,12 @@ def describe(workdir, quorum_bin):
         "etcd": _run(["etcd", "--version"]).splitlines()[0] if _run(["etcd", "--version"]) else "",
         "nats": _run(["nats-server", "--version"]),
     }
+
+
+def loadavg():
+    """The 1/5/15-minute load averages (other work on the machine skews every figure)."""
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return ""

@@ -126,7 +126,8 @@ def ratio_table(data, kind):
         for c in cells:
             a, b = lookup(data, qt, c), lookup(data, pt, c)
             if a and b and "failed" not in a["result"] and "failed" not in b["result"] and throughput(b):
-                vals.append(f"{throughput(a) / throughput(b):.2f}")
+                ratio = throughput(a) / throughput(b)
+                vals.append(f"{ratio:.3f}" if ratio < 0.1 else f"{ratio:.2f}")
             else:
                 vals.append("n/a")
         lines.append(f"| {qt} / {pt} | " + " | ".join(vals) + " |")
@@ -195,6 +196,8 @@ def write(data, out, results_dir):
     L = ["# Benchmarks", ""]
     if data.get("smoke"):
         L += ["**Smoke run** (a few seconds per system: checks the harness, the figures mean nothing).", ""]
+    if data.get("note"):
+        L += [f"**Note:** {data['note']}", ""]
     L += [
         f"Run {data['started']} – {data.get('finished', '?')} ({data.get('elapsed_s', '?')} s), every figure measured in this run, "
         "all systems one after another on the same machine, every process (servers and the load generator) on it.",
@@ -205,6 +208,7 @@ def write(data, out, results_dir):
         "",
         f"- Machine: {m['cpus']} CPUs ({m['cpu_model']}, {m['threads_per_core']} thread(s) per core), {m['memory_gib']} GiB memory, "
         f"data on {m['disk_device']} ({m['filesystem']}); disks: {m['disks'].replace(chr(10), '; ')}; {m['os']}, Linux {m['kernel']}.",
+        f"- Load average (1/5/15 min) at the start: {data.get('loadavg_start') or '?'}; at the end: {data.get('loadavg_end') or '?'}.",
         f"- Software: {m['quorum']} (commit {m['quorum_commit']}); {m['redis']}; {m['etcd']}; {m['nats']}.",
         f"- Load: `{data['generator']}` for every system (closed loop); {data['duration_s']} s measured after {data['warmup_s']} s warm-up per cell. "
         f"Matrix: {data['matrix']}. Writes: SET / etcd put / JetStream publish with ack over {data['write_keys']:,} keys; reads: "
