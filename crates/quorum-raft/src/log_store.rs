@@ -8,6 +8,7 @@
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 
@@ -29,6 +30,8 @@ pub struct LogStore {
     engine: Arc<LogEngine>,
     group: GroupId,
     flushes: mpsc::Sender<LogFlushed<TypeConfig>>,
+    /// The highest index a durable snapshot covers; purges never go past it. `None`: no limit.
+    purge_limit: Option<Arc<AtomicU64>>,
 }
 
 impl LogStore {
@@ -44,7 +47,34 @@ impl LogStore {
             engine,
             group,
             flushes,
+            purge_limit: None,
         }
+    }
+
+    /// Never purges entries beyond `limit` (the state machine store's
+    /// [`crate::StateMachineStore::durable_snapshot_index`]). openraft purges once it has asked
+    /// for the snapshot that covers the entries, not once that snapshot is on disk; when
+    /// writing the snapshot then failed (a full disk), the node was left with a snapshot and a
+    /// log that no longer met, and could never start again (found by `quorum chaos`).
+    pub fn limit_purge_to(mut self, limit: Arc<AtomicU64>) -> Self {
+        self.purge_limit = Some(limit);
+        self
+    }
+
+    /// The id of the entry at `index`, if the log holds it.
+    fn log_id_at(&self, index: u64) -> Result<Option<RaftLogId<NodeId>>, StorageError<NodeId>> {
+        let first = self.engine.first_index(self.group);
+        let last = self.engine.last_index(self.group);
+        if !first.zip(last).is_some_and(|(f, l)| (f..=l).contains(&index)) {
+            return Ok(None);
+        }
+        let raw = self
+            .engine
+            .entries(self.group, index, index + 1)
+            .map_err(|e| StorageIOError::read_logs(&e))?;
+        raw.first()
+            .map(|(index, bytes)| decode_entry(*index, bytes).map(|entry| entry.log_id))
+            .transpose()
     }
 
     /// Fails if the log lost entries that were committed before the last shutdown or crash.
@@ -281,6 +311,22 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn purge(&mut self, log_id: RaftLogId<NodeId>) -> Result<(), StorageError<NodeId>> {
+        let log_id = match &self.purge_limit {
+            Some(limit) if log_id.index > limit.load(Ordering::Acquire) => {
+                let limit = limit.load(Ordering::Acquire);
+                let already: Option<RaftLogId<NodeId>> = self.read_meta(META_PURGED)?;
+                match self.log_id_at(limit)? {
+                    Some(id) if already.is_none_or(|p| p.index < id.index) => {
+                        tracing::debug!(requested = %log_id, purged = %id, "purge limited to the durable snapshot");
+                        id
+                    }
+                    // Nothing durable covers entries past what is already purged: the rest
+                    // goes with a later purge. openraft never reads entries it asked to purge.
+                    _ => return Ok(()),
+                }
+            }
+            _ => log_id,
+        };
         // Record the purge point first, so a crash in between leaves a consistent state.
         self.write_meta(META_PURGED, &log_id, true)
             .map_err(|e| StorageIOError::write_logs(&e))?;

@@ -31,6 +31,8 @@ pub struct StateMachineStore {
     snapshots: Arc<SnapshotStore>,
     /// Distinguishes snapshots built at the same log id.
     snapshot_counter: Arc<AtomicU64>,
+    /// The last log index covered by a snapshot that is on disk (fsynced).
+    durable_snapshot_index: Arc<AtomicU64>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -50,12 +52,14 @@ impl StateMachineStore {
     /// forget applied writes.
     pub fn open(snapshots: SnapshotStore) -> Result<Self, StorageError<NodeId>> {
         let mut state = StateMachine::default();
+        let mut durable_snapshot_index = 0;
         if let Some(loaded) = snapshots
             .load_latest()
             .map_err(|e| snapshot_error(ErrorVerb::Read, e))?
         {
             state = StateMachine::decode(&loaded.data)
                 .map_err(|e| snapshot_error(ErrorVerb::Read, e))?;
+            durable_snapshot_index = state.last_applied.map_or(0, |id| id.index);
             tracing::info!(
                 snapshot = %loaded.id,
                 last_applied = ?state.last_applied,
@@ -67,7 +71,14 @@ impl StateMachineStore {
             state: Arc::new(RwLock::new(state)),
             snapshots: Arc::new(snapshots),
             snapshot_counter: Arc::new(AtomicU64::new(0)),
+            durable_snapshot_index: Arc::new(AtomicU64::new(durable_snapshot_index)),
         })
+    }
+
+    /// The last log index covered by a snapshot on disk, kept current as snapshots are saved;
+    /// the log store purges no further ([`crate::LogStore::limit_purge_to`]).
+    pub fn durable_snapshot_index(&self) -> Arc<AtomicU64> {
+        self.durable_snapshot_index.clone()
     }
 
     /// The shared state machine, for reads.
@@ -90,10 +101,18 @@ impl StateMachineStore {
         let store = self.snapshots.clone();
         let id = meta.snapshot_id.clone();
         // Compression, checksum and fsync are blocking work: keep them off the async threads.
-        tokio::task::spawn_blocking(move || store.save(&id, &meta_bytes, &data).map(|()| data))
-            .await
-            .map_err(|e| snapshot_error(ErrorVerb::Write, std::io::Error::other(e.to_string())))?
-            .map_err(|e| snapshot_error(ErrorVerb::Write, e))
+        let data =
+            tokio::task::spawn_blocking(move || store.save(&id, &meta_bytes, &data).map(|()| data))
+                .await
+                .map_err(|e| {
+                    snapshot_error(ErrorVerb::Write, std::io::Error::other(e.to_string()))
+                })?
+                .map_err(|e| snapshot_error(ErrorVerb::Write, e))?;
+        if let Some(last) = meta.last_log_id {
+            self.durable_snapshot_index
+                .fetch_max(last.index, Ordering::AcqRel);
+        }
+        Ok(data)
     }
 }
 

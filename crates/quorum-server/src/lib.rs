@@ -82,11 +82,12 @@ pub async fn run_node_with_seams(
     let engine = Arc::new(engine);
     let snapshots = SnapshotStore::open(&config.data_dir.join("snapshots"))
         .context("opening the snapshot directory")?;
-    let log_store = LogStore::new(engine.clone(), DATA_GROUP);
+    let sm_store = StateMachineStore::open(snapshots).context("loading the latest snapshot")?;
+    let log_store =
+        LogStore::new(engine.clone(), DATA_GROUP).limit_purge_to(sm_store.durable_snapshot_index());
     log_store
         .verify_committed_entries_present()
         .context("checking the Raft log")?;
-    let sm_store = StateMachineStore::open(snapshots).context("loading the latest snapshot")?;
     let state = sm_store.shared();
 
     let raft = Raft::new(
