@@ -16,6 +16,9 @@ NOTES = [
     "NATS JetStream has no keyed reads comparable to GET: its row has writes (publish with ack) only.",
     "Ratios compare quorum's leader with each peer at the same cell (writes with writes, linearizable reads with "
     "linearizable reads, READONLY reads with serializable reads and with Redis GET).",
+    "Matrix choice (to fit about 15 minutes on 2 cores): the client sweep at 16 B / pipeline 1, pipeline 16 at 50 clients, "
+    "the value-size sweep at 50 clients; 73 cells of 7 s take about 9 minutes. `--all` adds failover (about 7 minutes, "
+    "dominated by Sentinel's detection and re-configuration), recovery (1-4 minutes) and resources (about 2 minutes).",
     "Reproduce: `bench/compare --all` from the repository root (root or sudo for apt-get; installs redis-server, "
     "redis-tools, redis-sentinel, etcd-server, etcd-client and nats-server when missing, builds quorum in release "
     "mode). `bench/compare --help` lists the options (`--only`, `--duration`, `--failover`, `--smoke`...).",
