@@ -15,6 +15,15 @@ pub enum Op {
     Expire(Vec<Bytes>),
 }
 
+impl Op {
+    /// Payload bytes of the operation (arguments or keys), for bounding proposal sizes.
+    pub fn payload_bytes(&self) -> usize {
+        match self {
+            Op::Command(args) | Op::Expire(args) => args.iter().map(Bytes::len).sum(),
+        }
+    }
+}
+
 /// A batch of operations from one proposer (one node incarnation), applied atomically and in
 /// order. `(proposer, seq)` identifies it so that a retried proposal applies at most once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

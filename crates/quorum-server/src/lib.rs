@@ -286,7 +286,11 @@ fn raft_config(config: &NodeConfig) -> anyhow::Result<RaftConfig> {
         snapshot_policy: SnapshotPolicy::LogsSinceLast(tuning.snapshot_logs_since_last),
         max_in_snapshot_log_to_keep: tuning.logs_to_keep_after_snapshot,
         install_snapshot_timeout: 10_000,
-        max_payload_entries: 1_000,
+        // openraft 0.9 times an AppendEntries call out after one heartbeat interval. With up
+        // to 1000 entries per call, a follower far behind got calls too big to finish in time
+        // and never caught up (it kept campaigning instead). Entries are whole proposals
+        // (bounded by `PROPOSAL_BYTES_MAX`), so 16 per call is at most a few MiB.
+        max_payload_entries: 16,
         // Enabled after the vote quiet period (see `RaftTuning::vote_quiet_period`).
         enable_elect: false,
         ..Default::default()

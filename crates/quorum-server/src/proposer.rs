@@ -26,6 +26,11 @@ use crate::seams::Seams;
 const PROPOSALS_IN_FLIGHT_MAX: usize = 4;
 /// Most operations in one proposal.
 const PROPOSAL_OPS_MAX: usize = 4096;
+/// Most payload bytes in one proposal (one more write may take it past this once). openraft 0.9
+/// gives an AppendEntries call one heartbeat interval to complete, so the entries it carries
+/// (`max_payload_entries` of them, see `raft_config`) must be small enough to send and fsync
+/// well within it, or a lagging follower can never catch up.
+const PROPOSAL_BYTES_MAX: usize = 256 * 1024;
 /// Most writes queued on one node before connections wait (backpressure).
 const QUEUE_DEPTH_MAX: usize = 65_536;
 /// First back-off after a failed attempt; doubles up to `RETRY_BACKOFF_MS_MAX`.
@@ -101,10 +106,14 @@ async fn batch_loop(shared: Arc<Shared>, mut queue: mpsc::Receiver<PendingWrite>
         let Ok(permit) = slots.clone().acquire_owned().await else {
             break;
         };
+        let mut batch_bytes = first.op.payload_bytes();
         batch.push(first);
-        while batch.len() < PROPOSAL_OPS_MAX {
+        while batch.len() < PROPOSAL_OPS_MAX && batch_bytes < PROPOSAL_BYTES_MAX {
             match queue.try_recv() {
-                Ok(write) => batch.push(write),
+                Ok(write) => {
+                    batch_bytes += write.op.payload_bytes();
+                    batch.push(write);
+                }
                 Err(_) => break,
             }
         }
