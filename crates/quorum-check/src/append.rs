@@ -469,14 +469,15 @@ fn check_missing(
             flagged.insert(read.op);
         }
     }
-    // Monotonicity per READONLY client, in invocation order.
-    let mut last: HashMap<u32, (usize, usize)> = HashMap::default();
+    // Monotonicity per READONLY session (client and node), in invocation order.
+    let mut last: HashMap<(u32, u32), (usize, usize)> = HashMap::default();
     for read in reads.iter().filter(|r| ops[r.op].is_readonly_read()) {
         let Some(n) = read.prefix_tokens else {
             continue;
         };
         let client = ops[read.op].op.client;
-        if let Some(&(before, j)) = last.get(&client) {
+        let session = (client, ops[read.op].op.node);
+        if let Some(&(before, j)) = last.get(&session) {
             if n < before {
                 readonly.non_monotonic(client);
                 out.push(
@@ -493,7 +494,7 @@ fn check_missing(
                 continue;
             }
         }
-        last.insert(client, (n, read.op));
+        last.insert(session, (n, read.op));
     }
     flagged
 }

@@ -214,7 +214,8 @@ fn check_readonly(
     for k in (0..incrs.len()).rev() {
         suffix_done[k] = suffix_done[k + 1].min(incrs[k].1);
     }
-    let mut last: HashMap<u32, (i64, usize)> = HashMap::default();
+    // Monotonicity per READONLY session (client and node).
+    let mut last: HashMap<(u32, u32), (i64, usize)> = HashMap::default();
     for &(i, value) in seen.iter().filter(|(i, _)| ops[*i].is_readonly_read()) {
         let op = &ops[i];
         let acked = acked_complete.partition_point(|&c| c < op.invoke_ns()) as i64;
@@ -229,7 +230,8 @@ fn check_readonly(
         };
         readonly.sample(op.op.client, versions, if versions > 0 { lag } else { 0 });
         let client = op.op.client;
-        if let Some(&(before, j)) = last.get(&client) {
+        let session = (client, op.op.node);
+        if let Some(&(before, j)) = last.get(&session) {
             if value < before {
                 readonly.non_monotonic(client);
                 out.push(
@@ -245,8 +247,11 @@ fn check_readonly(
                 );
             }
         }
-        if last.get(&client).is_none_or(|&(before, _)| value >= before) {
-            last.insert(client, (value, i));
+        if last
+            .get(&session)
+            .is_none_or(|&(before, _)| value >= before)
+        {
+            last.insert(session, (value, i));
         }
     }
 }

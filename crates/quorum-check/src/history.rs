@@ -96,8 +96,9 @@ pub enum Consistency {
     /// Default connections: every operation must be linearizable.
     #[default]
     Linearizable,
-    /// Connections that sent `READONLY`: reads may be stale, but each client's reads of a key
-    /// must never go back in time.
+    /// Connections that sent `READONLY`: reads may be stale, but within one session (a client
+    /// on one node) reads of a key must never go back in time. A client that moves to another
+    /// node starts a new session: that node may lag behind the one it left.
     ReadOnly,
 }
 

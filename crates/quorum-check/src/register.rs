@@ -265,13 +265,15 @@ fn check_readonly(
     let mut reads: Vec<usize> = (0..ops.len())
         .filter(|&i| ops[i].is_readonly_read() && ops[i].is_ok())
         .collect();
-    // Monotonicity, per client in invocation order (ops are already in id order).
-    let mut newest_seen: HashMap<u32, (u64, usize)> = HashMap::default(); // client -> (invoke of newest writer, read)
+    // Monotonicity per READONLY session (client and node), in invocation order (ops are
+    // already in id order): session -> (invoke of the newest writer seen, that read).
+    let mut newest_seen: HashMap<(u32, u32), (u64, usize)> = HashMap::default();
     for &r in &reads {
         let op = &ops[r];
         let client = op.op.client;
+        let session = (client, op.op.node);
         let Some(src) = source(op) else { continue };
-        if let Some(&(newest_invoke, earlier)) = newest_seen.get(&client) {
+        if let Some(&(newest_invoke, earlier)) = newest_seen.get(&session) {
             let older = match src {
                 None => true,
                 Some(w) => ops[w].complete_ns < newest_invoke,
@@ -292,7 +294,7 @@ fn check_readonly(
             }
         }
         if let Some(w) = src {
-            let entry = newest_seen.entry(client).or_insert((0, r));
+            let entry = newest_seen.entry(session).or_insert((0, r));
             if ops[w].invoke_ns() >= entry.0 {
                 *entry = (ops[w].invoke_ns(), r);
             }

@@ -42,6 +42,11 @@ impl Timeline {
         id
     }
 
+    /// The operations so far, to adjust a field the helpers do not set (e.g. the node).
+    pub fn ops_mut(&mut self) -> &mut [Operation] {
+        &mut self.ops
+    }
+
     pub fn set(&mut self, client: u32, key: &str, value: &str, span: (u64, u64)) -> OpId {
         self.add(client, key, set(value), span, ok(Reply::Ok))
     }

@@ -51,6 +51,23 @@ fn a_register_session_going_back_in_time_is_non_monotonic() {
     assert_eq!(report.anomalies.len(), 1, "{report}");
 }
 
+/// A session is a client on one node: moving to another node (after a connection error, say)
+/// starts a new one, since that node may lag behind the one the client left (seen in `quorum
+/// chaos` with a clock fault restarting the node a READONLY client was on).
+#[test]
+fn a_client_moving_to_a_lagging_node_starts_a_new_session() {
+    let mut t = Timeline::new();
+    t.set(1, "k", "a", (0, 1));
+    t.set(1, "k", "b", (2, 3));
+    let on_one = t.get_ro(7, "k", Some("b"), (10, 11));
+    let on_other = t.get_ro(7, "k", Some("a"), (12, 13));
+    t.ops_mut()[on_other as usize].node = t.ops_mut()[on_one as usize].node + 1;
+    assert_valid(&t.check());
+    // Back on the first node, the older value is going back in time.
+    let back = t.get_ro(7, "k", Some("a"), (14, 15));
+    assert_finds(&t.check(), AnomalyClass::NonMonotonicRead, &[on_one, back]);
+}
+
 #[test]
 fn a_readonly_read_of_a_value_nobody_wrote_is_a_phantom() {
     let mut t = Timeline::new();
