@@ -65,7 +65,10 @@ impl LogStore {
     fn log_id_at(&self, index: u64) -> Result<Option<RaftLogId<NodeId>>, StorageError<NodeId>> {
         let first = self.engine.first_index(self.group);
         let last = self.engine.last_index(self.group);
-        if !first.zip(last).is_some_and(|(f, l)| (f..=l).contains(&index)) {
+        if !first
+            .zip(last)
+            .is_some_and(|(f, l)| (f..=l).contains(&index))
+        {
             return Ok(None);
         }
         let raw = self
