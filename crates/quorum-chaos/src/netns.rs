@@ -354,40 +354,14 @@ impl NetnsCluster {
     }
 
     fn leader_probe(&self) -> Result<u64, String> {
-        // Same rule as the testkit: a node that says it leads, confirmed by a majority of the
-        // voters it lists, so a deposed leader that has not noticed is not reported.
+        // The testkit's rule, over the nodes in namespaces.
         let statuses: Vec<serde_json::Value> = self
             .nodes
             .values()
             .filter(|n| n.child.is_some() && !n.paused)
             .filter_map(NsNode::status)
             .collect();
-        let leader = statuses
-            .iter()
-            .filter(|s| s["role"].as_str() == Some("leader"))
-            .max_by_key(|s| s["term"].as_u64().unwrap_or(0))
-            .ok_or_else(|| format!("no node says it leads ({} answered)", statuses.len()))?;
-        let id = leader["id"].as_u64().ok_or("leader status without id")?;
-        let voters = leader["members"]
-            .as_array()
-            .map(|m| {
-                m.iter()
-                    .filter(|m| m["voter"].as_bool() == Some(true))
-                    .count()
-            })
-            .filter(|n| *n > 0)
-            .unwrap_or(self.members.len());
-        let agreeing = statuses
-            .iter()
-            .filter(|s| s["leader_id"].as_u64() == Some(id))
-            .count();
-        if agreeing > voters / 2 {
-            Ok(id)
-        } else {
-            Err(format!(
-                "node {id} leads but only {agreeing} of {voters} voters agree"
-            ))
-        }
+        quorum_testkit::leader_from_statuses(&statuses, self.members.len())
     }
 }
 

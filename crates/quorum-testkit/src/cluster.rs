@@ -219,32 +219,7 @@ impl Cluster {
                 }
             }
         }
-        let leader = statuses
-            .iter()
-            .filter(|s| s["role"].as_str() == Some("leader"))
-            .max_by_key(|s| s["term"].as_u64().unwrap_or(0))
-            .ok_or_else(|| format!("no node says it leads ({} answered)", statuses.len()))?;
-        let id = leader["id"].as_u64().ok_or("leader status without id")?;
-        let voters = leader["members"]
-            .as_array()
-            .map(|m| {
-                m.iter()
-                    .filter(|m| m["voter"].as_bool() == Some(true))
-                    .count()
-            })
-            .filter(|n| *n > 0)
-            .unwrap_or(self.nodes.len());
-        let agreeing = statuses
-            .iter()
-            .filter(|s| s["leader_id"].as_u64() == Some(id))
-            .count();
-        if agreeing > voters / 2 {
-            Ok(id)
-        } else {
-            Err(format!(
-                "node {id} leads but only {agreeing} of {voters} voters agree"
-            ))
-        }
+        leader_from_statuses(&statuses, self.nodes.len())
     }
 
     /// Waits until [`Cluster::leader_id`] knows a leader.
@@ -362,5 +337,40 @@ impl Drop for Cluster {
                 );
             }
         }
+    }
+}
+
+/// The leader among `statuses` (each node's `/admin/status` JSON): the highest-term node that
+/// says it leads, confirmed by a majority of the voters it lists (`voters_if_unlisted` when it
+/// lists none). A deposed leader that has not noticed yet is not reported.
+pub fn leader_from_statuses(
+    statuses: &[serde_json::Value],
+    voters_if_unlisted: usize,
+) -> Result<u64, String> {
+    let leader = statuses
+        .iter()
+        .filter(|s| s["role"].as_str() == Some("leader"))
+        .max_by_key(|s| s["term"].as_u64().unwrap_or(0))
+        .ok_or_else(|| format!("no node says it leads ({} answered)", statuses.len()))?;
+    let id = leader["id"].as_u64().ok_or("leader status without id")?;
+    let voters = leader["members"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter(|m| m["voter"].as_bool() == Some(true))
+                .count()
+        })
+        .filter(|n| *n > 0)
+        .unwrap_or(voters_if_unlisted);
+    let agreeing = statuses
+        .iter()
+        .filter(|s| s["leader_id"].as_u64() == Some(id))
+        .count();
+    if agreeing > voters / 2 {
+        Ok(id)
+    } else {
+        Err(format!(
+            "node {id} leads but only {agreeing} of {voters} voters agree"
+        ))
     }
 }

@@ -31,7 +31,7 @@ mod node;
 mod ports;
 mod wait;
 
-pub use cluster::{Cluster, ClusterBuilder};
+pub use cluster::{leader_from_statuses, Cluster, ClusterBuilder};
 pub use node::{Node, NodeAddrs};
 pub use ports::free_addrs;
 pub use wait::poll_until;
