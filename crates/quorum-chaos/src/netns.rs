@@ -333,24 +333,7 @@ impl NetnsCluster {
             .filter(|n| n.child.is_some() && !n.paused)
             .map(NsNode::http)
             .collect();
-        if targets.is_empty() {
-            bail!("no running node to send {path} to");
-        }
-        let mut round = 0usize;
-        poll_until(
-            path,
-            Duration::from_secs(60),
-            Duration::from_millis(200),
-            || {
-                let addr = targets[round % targets.len()];
-                round += 1;
-                match http::post_json(addr, path, body, Duration::from_secs(30)) {
-                    Ok(r) if r.is_success() => Ok(Some(())),
-                    Ok(r) => Err(format!("{addr}: HTTP {}: {}", r.status, r.body)),
-                    Err(err) => Err(format!("{err:#}")),
-                }
-            },
-        )
+        http::post_json_to_any(&targets, path, body)
     }
 
     fn leader_probe(&self) -> Result<u64, String> {

@@ -123,6 +123,33 @@ fn parse_response(raw: &[u8]) -> anyhow::Result<Response> {
     })
 }
 
+/// POSTs `body` to `path` on the first of `targets` that accepts it, trying them in turn and
+/// retrying transient failures until 60 s pass (admin requests during elections and faults).
+pub fn post_json_to_any(
+    targets: &[SocketAddr],
+    path: &str,
+    body: &serde_json::Value,
+) -> anyhow::Result<()> {
+    if targets.is_empty() {
+        bail!("no running node to send {path} to");
+    }
+    let mut round = 0usize;
+    crate::poll_until(
+        path,
+        Duration::from_secs(60),
+        Duration::from_millis(200),
+        || {
+            let addr = targets[round % targets.len()];
+            round += 1;
+            match post_json(addr, path, body, Duration::from_secs(30)) {
+                Ok(r) if r.is_success() => Ok(Some(())),
+                Ok(r) => Err(format!("{addr}: HTTP {}: {}", r.status, r.body)),
+                Err(err) => Err(format!("{err:#}")),
+            }
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
