@@ -26,6 +26,7 @@ mod fasthash;
 mod findings;
 pub mod history;
 mod linearize;
+mod lost;
 mod prepare;
 mod readonly;
 mod register;
@@ -35,6 +36,7 @@ mod suffix;
 use std::time::Instant;
 
 pub use history::{Call, Consistency, FaultEvent, History, OpId, Operation, Outcome, Reply};
+pub use lost::LostWrites;
 pub use report::{
     Anomaly, AnomalyClass, CheckReport, CheckStats, OutcomeCounts, ReadOnlyStats,
     SessionMonotonicity, Workload,
@@ -121,6 +123,7 @@ pub fn check_with(history: &History, options: &CheckOptions) -> CheckReport {
             Workload::Counter => counter::check(key, &mut findings, &mut readonly),
             Workload::Mixed => {} // reported as malformed by `prepare`
         }
+        lost::count(key, &mut report.lost);
         findings.finish(&mut report.anomalies);
     }
     report.readonly = readonly.finish();

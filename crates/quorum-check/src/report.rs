@@ -19,6 +19,10 @@ pub struct CheckReport {
     pub stats: CheckStats,
     /// How stale `READONLY` reads were and whether each session read monotonically.
     pub readonly: ReadOnlyStats,
+    /// Acknowledged APPENDs and INCRs missing from the final state, counted (the anomalies
+    /// list only the first few).
+    #[serde(default)]
+    pub lost: crate::LostWrites,
     /// True when no anomaly was found (`anomalies.is_empty()`).
     pub valid: bool,
 }

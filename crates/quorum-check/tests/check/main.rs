@@ -5,6 +5,7 @@ mod append;
 mod builder;
 mod counter;
 mod generated;
+mod lost;
 mod porcupine;
 mod readonly;
 mod register;
