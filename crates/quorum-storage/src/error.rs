@@ -66,6 +66,14 @@ pub enum StorageError {
         source_of_truth: &'static str,
         dir: PathBuf,
     },
+    /// raft-engine's files fail their checksums or do not parse, in a place recovery cannot
+    /// take for a torn tail (an older file, or an entry's payload): the log cannot be trusted.
+    #[error(
+        "Raft log files under {dir} are corrupt: {detail}; this node's data must be restored \
+         or wiped (then re-add the node)",
+        dir = dir.display()
+    )]
+    CorruptLog { dir: PathBuf, detail: String },
     /// A file of ours (snapshot, sync mark) is malformed or fails its checksum.
     #[error("corrupt file {path}: {detail}", path = path.display())]
     CorruptFile { path: PathBuf, detail: String },

@@ -22,11 +22,13 @@
 //!   own bound with [`LogEngine::check_recovered`] (e.g. the saved committed index).
 //! * **Bit rot inside entry payloads** is not verified by raft-engine's recovery (it checks the
 //!   payload block of the last batch only), so `open` reads every entry once
-//!   (`verify_entries_on_open`) and a bad checksum is an open error.
+//!   (`verify_entries_on_open`) and a bad checksum is an open error
+//!   ([`StorageError::CorruptLog`], naming the directory, group and entry).
 //! * What stays undetectable: corruption of data synced within the last `sync_mark_interval_ms`
 //!   before a crash looks exactly like a torn tail and is truncated (those entries were synced,
 //!   so Raft may count this node for them; set the interval to 0 to close the window at the
-//!   cost of two more fsyncs per `sync`).
+//!   cost of two more fsyncs per `sync`). Such a cut is never silent: [`LogEngine::tail_cut`]
+//!   reports it and a warning names the file and the bytes cut.
 //! * raft-engine panics if an fsync fails (fsyncgate: a failed fsync cannot be retried safely).
 
 mod entry;
@@ -36,7 +38,7 @@ mod snapshot;
 mod sync_mark;
 
 pub use error::StorageError;
-pub use log_engine::{LogEngine, LogEngineConfig, RESERVED_GROUP};
+pub use log_engine::{LogEngine, LogEngineConfig, TailCut, RESERVED_GROUP};
 pub use raft_engine::env::{DefaultFileSystem, FileSystem};
 pub use snapshot::{LoadedSnapshot, SnapshotStore};
 

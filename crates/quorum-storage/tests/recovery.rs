@@ -25,6 +25,9 @@ fn torn_tail_of_unsynced_writes_is_cut_and_the_log_goes_on() {
     tear_tail(&file, 5, &[0xAB; 37]);
     {
         let log = open(dir.path());
+        let cut = log.tail_cut().expect("the torn tail is reported");
+        assert_eq!(cut.file, file);
+        assert!(cut.kept_bytes < cut.written_bytes, "{cut:?}");
         let last = log.last_index(1).unwrap();
         assert!((5..10).contains(&last), "recovered last {last}");
         assert_eq!(log.entries(1, 1, last + 1).unwrap(), entries(1, 1, last));
@@ -33,6 +36,7 @@ fn torn_tail_of_unsynced_writes_is_cut_and_the_log_goes_on() {
     }
     let log = open(dir.path());
     assert_eq!(log.entries(1, 1, 13).unwrap(), entries(1, 1, 12));
+    assert_eq!(log.tail_cut(), None, "a clean reopen cuts nothing");
 }
 
 #[test]
@@ -46,6 +50,39 @@ fn zeroed_tail_after_preallocation_opens() {
     tear_tail(&log_files(dir.path()).pop().unwrap(), 0, &[0; 4096]);
     let log = open(dir.path());
     assert_eq!(log.entries(1, 1, 6).unwrap(), entries(1, 1, 5));
+    assert_eq!(log.tail_cut(), None, "zero padding is not a torn record");
+}
+
+#[test]
+fn bit_flip_in_an_entry_payload_is_an_error_naming_the_log_directory_and_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = open(dir.path());
+        log.append(1, &entries(1, 1, 40)).unwrap();
+        log.sync().unwrap();
+        log.append(1, &entries(1, 41, 42)).unwrap();
+        log.sync().unwrap();
+    }
+    // Entry payloads sit in the first batch's compressed block, after its item headers: a
+    // flip a third of the way into the file hits them, below the sync mark.
+    let file = log_files(dir.path()).pop().unwrap();
+    let len = std::fs::metadata(&file).unwrap().len() as usize;
+    flip_bit(&file, len / 3, 2);
+    match LogEngine::open(dir.path(), common::config()) {
+        Err(err @ StorageError::CorruptLog { .. }) => {
+            let text = err.to_string();
+            assert!(
+                text.contains(&dir.path().join("log").display().to_string()),
+                "{text}"
+            );
+            assert!(text.contains("group 1, entry "), "{text}");
+        }
+        Err(StorageError::DurableDataLost { .. }) => {
+            panic!("the flip hit a batch header, not a payload: pick another offset")
+        }
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(_) => panic!("opened a log with a flipped payload bit"),
+    }
 }
 
 /// Writes two groups in several synced batches, as a Raft node would.
@@ -92,7 +129,10 @@ fn any_bit_flip_in_synced_data_fails_open_or_changes_nothing() {
                 harmless += 1;
             }
             Err(StorageError::DurableDataLost { .. }) => lost += 1,
-            Err(StorageError::Engine { .. } | StorageError::CorruptEntry { .. }) => checksum += 1,
+            Err(StorageError::CorruptLog { dir: named, detail }) => {
+                assert_eq!(named, dir.path().join("log"), "flip at {offset}: {detail}");
+                checksum += 1;
+            }
             Err(other) => panic!("flip at {offset}: unexpected error {other}"),
         }
     }

@@ -18,6 +18,8 @@ use raft_engine::{Command, Config, Engine, LogBatch, ReadableSize, RecoveryMode}
 use crate::entry::{self, EntryCodec};
 
 mod recovery;
+pub use recovery::TailCut;
+
 use crate::sync_mark::SyncMarks;
 use crate::{GroupId, StorageError};
 
@@ -71,6 +73,7 @@ pub struct LogEngine<F: FileSystem = DefaultFileSystem> {
     dir: PathBuf,
     marks: Mutex<SyncMarks>,
     sync_mark_interval: Duration,
+    tail_cut: Option<TailCut>,
 }
 
 impl LogEngine<DefaultFileSystem> {
@@ -101,14 +104,23 @@ impl<F: FileSystem> LogEngine<F> {
             enable_log_recycle: false,
             ..Config::default()
         };
-        let engine = Engine::open_with_file_system(engine_config, file_system)
-            .map_err(|e| StorageError::engine("open", None, e))?;
+        let tail_before = recovery::newest_file_written_end(&log_dir)?;
+        let engine =
+            Engine::open_with_file_system(engine_config, file_system).map_err(|e| match e {
+                raft_engine::Error::Corruption(detail) => StorageError::CorruptLog {
+                    dir: log_dir.clone(),
+                    detail: format!("replaying the files: {detail}"),
+                },
+                e => StorageError::engine("open", None, e),
+            })?;
+        let tail_cut = recovery::tail_cut(tail_before)?;
         let marks = SyncMarks::load(dir)?;
         let log = LogEngine {
             engine,
             dir: dir.to_path_buf(),
             marks: Mutex::new(marks),
             sync_mark_interval: Duration::from_millis(config.sync_mark_interval_ms),
+            tail_cut,
         };
         log.check_sync_marks()?;
         if config.verify_entries_on_open {
@@ -347,6 +359,12 @@ impl<F: FileSystem> LogEngine<F> {
             committed_index,
             "committed index given by the caller",
         )
+    }
+
+    /// What recovery cut from the end of the newest log file when this engine opened, if
+    /// anything: a torn write, or corruption of the newest records (see the crate docs).
+    pub fn tail_cut(&self) -> Option<&TailCut> {
+        self.tail_cut.as_ref()
     }
 
     /// Groups that have entries or metadata, without the reserved group.
