@@ -3,7 +3,9 @@
 //! A [`Cluster`] picks free loopback ports, gives every node a temporary data directory,
 //! starts the processes, and waits (polling with deadlines, never fixed sleeps) until they
 //! agree on a leader. Tests then talk to nodes over RESP with the `redis` crate and inflict
-//! faults through [`Node`]: `kill9`, `sigstop`/`sigcont`, `stop`, `wipe_data`, `restart`.
+//! faults through [`Node`]: `kill9`, `sigstop`/`sigcont`, `stop`, `wipe_data`, `restart`, and
+//! through [`disk`] on a stopped node's data directory: a torn last log record, a bit flip or a
+//! truncation in its Raft log or newest snapshot.
 //!
 //! Dropping the cluster kills every process it started. If the test is panicking, the tail of
 //! every node's log is printed and the temporary directory is kept (its path is printed), so
@@ -26,6 +28,7 @@
 //! ```
 
 mod cluster;
+pub mod disk;
 pub mod http;
 mod node;
 mod ports;

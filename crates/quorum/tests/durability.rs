@@ -23,7 +23,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::load::{
@@ -31,6 +31,7 @@ use common::load::{
     summarize, wait_converged, WriterLog, RUN_PHASE,
 };
 use common::{cluster as start_cluster, roles};
+use quorum_testkit::disk::{newest_raft_log, written_end};
 use quorum_testkit::{poll_until, Cluster};
 
 /// Writes `key-<t>-<i> = i` for `per_thread` values of `i` from threads `first_thread..`, one
@@ -91,32 +92,6 @@ fn wait_status_positive(cluster: &Cluster, id: u64, field: &str, timeout: Durati
 // Raw log files.
 // ---------------------------------------------------------------------------------------------
 
-/// Every `*.raftlog` file under `dir`, recursively.
-fn raftlog_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            raftlog_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "raftlog") {
-            out.push(path);
-        }
-    }
-}
-
-/// The newest raft-engine log file of a node: file names are zero-padded sequence numbers, so
-/// the greatest name is the active file, the one a crash can leave torn.
-fn newest_raftlog(data_dir: &Path) -> PathBuf {
-    let mut files = Vec::new();
-    raftlog_files(&data_dir.join("raft-log"), &mut files);
-    files.sort_by_key(|p| p.file_name().map(|n| n.to_os_string()));
-    files
-        .pop()
-        .unwrap_or_else(|| panic!("no *.raftlog under {}", data_dir.display()))
-}
-
 /// The sync marks (group -> index known fsynced) from `<data-dir>/raft-log/sync-marks`:
 /// magic, u32 count, count x (u64 group, u64 index), crc32, little-endian.
 fn sync_marks(data_dir: &Path) -> Vec<(u64, u64)> {
@@ -147,18 +122,11 @@ enum Tear {
     MidBurst,
 }
 
-/// Where the written part of a raft-engine file ends. raft-engine preallocates its active file
-/// with zeros, so after `kill -9` the file is longer than what was written: the logical end is
-/// just after the last non-zero byte, and that is where a torn write would be.
-fn logical_end(bytes: &[u8]) -> usize {
-    bytes.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1)
-}
-
 /// Damages the tail of `file`; `burst_from` is where the file's written part ended before the
 /// burst.
 fn tear(file: &Path, how: Tear, burst_from: usize) -> String {
     let bytes = std::fs::read(file).expect("read raftlog");
-    let end = logical_end(&bytes);
+    let end = written_end(&bytes);
     assert!(end > 64, "{} holds no records", file.display());
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -283,7 +251,10 @@ fn torn_tail(how: Tear) {
     // within a second of the burst's first write, before the mark can move again.
     std::thread::sleep(Duration::from_millis(1200));
     let data_dir = cluster.node(follower).data_dir().to_path_buf();
-    let burst_from = logical_end(&std::fs::read(newest_raftlog(&data_dir)).expect("read raftlog"));
+    let burst_from = written_end(
+        &std::fs::read(newest_raft_log(&data_dir).expect("the follower's newest log file"))
+            .expect("read raftlog"),
+    );
     let mut conn = cluster.client(leader).expect("client");
     let burst_at = Instant::now();
     let burst = 20u64;
@@ -334,7 +305,11 @@ fn torn_tail(how: Tear) {
         "test precondition: the follower must die within the sync-mark interval of the burst"
     );
 
-    let what = tear(&newest_raftlog(&data_dir), how, burst_from);
+    let what = tear(
+        &newest_raft_log(&data_dir).expect("the follower's newest log file"),
+        how,
+        burst_from,
+    );
     eprintln!("  {what}");
     let log_len_before = cluster.node(follower).log().len();
     let restarted_at = Instant::now();
