@@ -10,28 +10,22 @@ use anyhow::Context;
 use crate::cluster::{ClusterControl, LocalCluster};
 use crate::nemesis::{Nemesis, Shared};
 use crate::report::RunFacts;
-use crate::schedule::{self, FaultClass};
-use crate::{checks, netns, run, verify, ChaosArgs};
+use crate::schedule::FaultClass;
+use crate::{checks, netns, run, verify, ChaosArgs, Target};
 
 /// Key prefix of chaos runs (the cluster is the run's own, so any prefix is safe).
 const PREFIX: &str = "chaos:";
 
 /// Runs `quorum chaos`; returns the process exit code (0 valid, 1 anomaly, 2 harness error).
 pub fn run_chaos(args: ChaosArgs) -> anyhow::Result<u8> {
+    if args.target == Target::RedisSentinel {
+        return crate::sentinel::run_sentinel(args);
+    }
     let seed = run::seed_or_random(args.seed);
     let classes = FaultClass::parse_list(&args.faults)?;
-    let plan = schedule::plan(seed, args.duration, args.interval, &classes);
-    let schedule: Vec<String> = plan
-        .iter()
-        .map(|f| format!("at {:.1} s: {}", f.at.as_secs_f64(), f.action))
-        .collect();
-    if args.print_schedule {
-        println!("seed {seed}");
-        for line in &schedule {
-            println!("{line}");
-        }
+    let Some((plan, schedule)) = run::plan_or_print(seed, &args, &classes) else {
         return Ok(0);
-    }
+    };
     if args.nodes == 0 {
         anyhow::bail!("--nodes must be at least 1");
     }
@@ -79,16 +73,13 @@ pub fn run_chaos(args: ChaosArgs) -> anyhow::Result<u8> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let endpoints = cluster.endpoints();
-        let endpoint_names: Vec<String> = endpoints
-            .iter()
-            .map(|e| format!("{}={}", e.node, e.addr))
-            .collect();
+        let endpoint_names = run::endpoint_names(&endpoints);
         let session = run::Session::start(&args.workload, PREFIX.into(), seed, endpoints)?;
         let shared = Arc::new(Shared::default());
         let progress = run::spawn_progress(session.recorder.clone(), shared.clone(), true);
         let interrupt = run::spawn_interrupt(shared.clone());
 
-        let mut nemesis = Nemesis::new(
+        let nemesis = Nemesis::new(
             cluster,
             session.recorder.clone(),
             shared.clone(),
@@ -96,13 +87,7 @@ pub fn run_chaos(args: ChaosArgs) -> anyhow::Result<u8> {
             seed,
         );
         let duration = args.duration;
-        let injector = std::thread::spawn(move || {
-            nemesis.run(&plan, duration);
-            nemesis
-        });
-        let nemesis = tokio::task::spawn_blocking(move || injector.join())
-            .await?
-            .map_err(|_| anyhow::anyhow!("the fault injector panicked"))?;
+        let nemesis = run::inject(nemesis, plan, duration).await?;
         if shared.abort.load(Ordering::Relaxed) {
             anyhow::bail!("interrupted; the cluster was healed and is being stopped");
         }
@@ -149,11 +134,7 @@ pub fn run_chaos(args: ChaosArgs) -> anyhow::Result<u8> {
         }
         drop(workload);
         eprintln!("chaos: digests compared in {:?}; checking the history", phase.elapsed());
-        let faults = std::mem::take(&mut *shared.faults.lock().unwrap_or_else(|e| e.into_inner()));
-        facts
-            .notes
-            .extend(shared.notes.lock().unwrap_or_else(|e| e.into_inner()).drain(..));
-        let history = run::history(clients, faults);
+        let history = run::history_with_faults(clients, &shared, &mut facts);
         let code = verify::finish(&args.workload, &facts, &history)?;
         if code != 0 {
             eprintln!("chaos: node logs (tails):\n{}", tail(&nemesis.cluster.log_tails(), 40));

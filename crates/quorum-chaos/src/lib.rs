@@ -13,11 +13,14 @@ mod checks;
 mod cluster;
 mod nemesis;
 mod netns;
+mod network;
+mod process;
 mod recorder;
 mod report;
 mod resp;
 mod run;
 mod schedule;
+mod sentinel;
 mod timeline;
 mod verify;
 mod workload;
@@ -73,6 +76,27 @@ pub struct ChaosArgs {
     /// snapshots and their installation race with everything else.
     #[arg(long, default_value_t = 50)]
     pub snapshot_logs_since_last: u64,
+
+    /// The system under test: quorum's own cluster, or Redis primary + replicas + Sentinels
+    /// (Debian's redis-server and redis-sentinel; --nodes of each) under the same workload
+    /// and schedule (kill, pause and partition faults), reporting the acknowledged writes it
+    /// loses.
+    #[arg(long, value_enum, default_value_t = Target::Quorum)]
+    pub target: Target,
+
+    /// Sentinel's down-after-milliseconds with --target redis-sentinel: how long the primary
+    /// must look down before the Sentinels fail over.
+    #[arg(long, default_value_t = 1_000)]
+    pub sentinel_down_after_ms: u64,
+}
+
+/// What `quorum chaos` tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Target {
+    /// A quorum cluster the run starts.
+    Quorum,
+    /// Redis with asynchronous replicas, failed over by Sentinel.
+    RedisSentinel,
 }
 
 /// Flags of `quorum verify`.

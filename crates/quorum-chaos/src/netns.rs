@@ -12,23 +12,24 @@
 //! Everything is removed on drop (also when unwinding from a panic); namespaces left by a run
 //! that was killed outright are removed by the next run once their process is gone. The
 //! testkit's `Cluster` binds loopback only, hence this small process manager; it reuses the
-//! testkit's HTTP client and bounded polling.
+//! testkit's HTTP client and bounded polling. The plumbing (`network.rs`: bridge, namespaces,
+//! DROP rules; `process.rs`: one killable, pausable child) also serves the Redis Sentinel
+//! cluster of `--target redis-sentinel` (`sentinel/cluster.rs`).
 
 use std::collections::BTreeMap;
-use std::fs::OpenOptions;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use quorum_testkit::{http, poll_until};
 use serde_json::json;
 
 use crate::cluster::ClusterControl;
+use crate::network::{in_namespace, sh, Network};
+use crate::process::Process;
 
 /// Ports inside each namespace: every node has its own address, so they can be fixed.
 const RESP_PORT: u16 = 7001;
@@ -38,11 +39,6 @@ const HTTP_PORT: u16 = 9001;
 const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long a node gets to come up.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// Namespace name prefix; stale ones (their run's process gone) are removed at start.
-const NS_PREFIX: &str = "qchaos-";
-
-/// Distinguishes several clusters started by one process.
-static RUN_COUNTER: AtomicU32 = AtomicU32::new(0);
 
 /// Why the network-namespace cluster cannot be used here, if it cannot.
 pub fn unavailable() -> Option<String> {
@@ -66,34 +62,15 @@ pub fn unavailable() -> Option<String> {
     None
 }
 
-/// Runs a command, failing with its stderr.
-fn sh(args: &[&str]) -> anyhow::Result<()> {
-    let out = Command::new(args[0])
-        .args(&args[1..])
-        .output()
-        .with_context(|| format!("cannot run {}", args.join(" ")))?;
-    if !out.status.success() {
-        bail!(
-            "`{}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
-}
-
 struct NsNode {
     id: u64,
     ns: String,
-    /// The root-namespace end of the node's veth pair.
-    veth: String,
     ip: Ipv4Addr,
     data_dir: PathBuf,
     log_path: PathBuf,
     /// `quorum node` flags, fixed so a restart is the same node.
     args: Vec<String>,
-    child: Option<Child>,
-    paused: bool,
+    process: Process,
     /// Where the real data directory waits while the node runs on a small tmpfs.
     small_disk: Option<PathBuf>,
 }
@@ -104,64 +81,31 @@ impl NsNode {
     }
 
     fn spawn(&mut self, binary: &Path, env: &[(String, String)]) -> anyhow::Result<()> {
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log_path)
-            .with_context(|| format!("cannot open {}", self.log_path.display()))?;
-        let mut command = Command::new("ip");
-        command
-            .args(["netns", "exec", &self.ns])
-            .arg(binary)
-            .args(&self.args)
-            .env_remove("QUORUM_CONFIG")
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-            )
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log);
+        let mut command = in_namespace(&self.ns, binary);
+        command.args(&self.args).env_remove("QUORUM_CONFIG").env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+        );
         for (k, v) in env {
             command.env(k, v);
         }
-        // `ip netns exec` enters the namespace and execs the binary: the child is the node.
-        self.child = Some(
-            command
-                .spawn()
-                .context("cannot start a node in its namespace")?,
-        );
-        self.paused = false;
-        Ok(())
+        self.process
+            .start(command, &self.log_path)
+            .with_context(|| format!("cannot start node {} in its namespace", self.id))
     }
 
     fn running(&mut self) -> bool {
-        match self.child.as_mut().map(Child::try_wait) {
-            Some(Ok(None)) => true,
-            Some(_) => {
-                self.child = None;
-                false
-            }
-            None => false,
-        }
+        self.process.running()
     }
 
-    fn signal(&self, signal: Signal) -> anyhow::Result<()> {
-        let pid = self
-            .child
-            .as_ref()
-            .with_context(|| format!("node {} is not running", self.id))?
-            .id();
-        kill(Pid::from_raw(i32::try_from(pid)?), signal)
-            .with_context(|| format!("kill -{signal} node {}", self.id))
+    fn signal(&mut self, signal: Signal) -> anyhow::Result<()> {
+        self.process
+            .signal(signal)
+            .with_context(|| format!("node {}", self.id))
     }
 
     fn kill9(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        self.paused = false;
+        self.process.kill9();
     }
 
     fn status(&self) -> Option<serde_json::Value> {
@@ -176,31 +120,19 @@ impl NsNode {
 /// Nodes in network namespaces on one bridge; see the module docs.
 pub struct NetnsCluster {
     binary: PathBuf,
-    tag: String,
-    bridge: String,
-    subnet: [u8; 2],
     root: Option<tempfile::TempDir>,
     node_args: Vec<String>,
     nodes: BTreeMap<u64, NsNode>,
     members: Vec<u64>,
-    /// Namespaces with DROP rules, to flush on heal.
-    cut: Vec<String>,
+    /// Declared after `nodes`: the namespaces go once the nodes in them are stopped.
+    net: Network,
 }
 
 impl NetnsCluster {
     /// Creates the bridge and `nodes` namespaces, starts the nodes with test Raft timings and
     /// `extra_args`, and waits for a leader.
     pub fn start(binary: &Path, nodes: usize, extra_args: &[String]) -> anyhow::Result<Self> {
-        remove_stale_namespaces();
-        let pid = std::process::id();
-        let run = RUN_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tag = format!("{pid}-{run}");
-        // A /24 per run, chosen from the pid so parallel runs (tests) use different ones.
-        let subnet = [
-            100 + (pid % 100) as u8,
-            ((pid / 100 + run * 37) % 250) as u8,
-        ];
-        let bridge = format!("qc{}br", (pid % 100_000) * 10 + run % 10);
+        let net = Network::create()?;
         let root = tempfile::Builder::new()
             .prefix("quorum-chaos-")
             .tempdir()
@@ -216,20 +148,12 @@ impl NetnsCluster {
         node_args.extend(extra_args.iter().cloned());
         let mut cluster = NetnsCluster {
             binary: binary.to_path_buf(),
-            tag,
-            bridge,
-            subnet,
             root: Some(root),
             node_args,
             nodes: BTreeMap::new(),
             members: Vec::new(),
-            cut: Vec::new(),
+            net,
         };
-        let bridge = cluster.bridge.clone();
-        let gateway = format!("{}/24", cluster.ip(254));
-        sh(&["ip", "link", "add", &bridge, "type", "bridge"])?;
-        sh(&["ip", "addr", "add", &gateway, "dev", &bridge])?;
-        sh(&["ip", "link", "set", &bridge, "up"])?;
         let ids: Vec<u64> = (1..=nodes as u64).collect();
         let initial: Vec<String> = ids
             .iter()
@@ -250,32 +174,12 @@ impl NetnsCluster {
     }
 
     fn ip(&self, host: u8) -> Ipv4Addr {
-        Ipv4Addr::new(10, self.subnet[0], self.subnet[1], host)
+        self.net.ip(host)
     }
 
     /// Creates node `id`'s namespace and veth, and starts it with `flags`.
     fn create_node(&mut self, id: u64, flags: Vec<String>) -> anyhow::Result<()> {
-        let host = u8::try_from(id)
-            .ok()
-            .filter(|h| *h < 254)
-            .context("too many nodes")?;
-        let ip = self.ip(host);
-        let ns = format!("{NS_PREFIX}{}-{id}", self.tag);
-        let veth = format!("{}v{id}", self.bridge.trim_end_matches("br"));
-        sh(&["ip", "netns", "add", &ns])?;
-        sh(&[
-            "ip", "link", "add", &veth, "type", "veth", "peer", "name", "eth0", "netns", &ns,
-        ])?;
-        sh(&["ip", "link", "set", &veth, "master", &self.bridge])?;
-        sh(&["ip", "link", "set", &veth, "up"])?;
-        let cidr = format!("{ip}/24");
-        sh(&[
-            "ip", "netns", "exec", &ns, "ip", "addr", "add", &cidr, "dev", "eth0",
-        ])?;
-        sh(&[
-            "ip", "netns", "exec", &ns, "ip", "link", "set", "eth0", "up",
-        ])?;
-        sh(&["ip", "netns", "exec", &ns, "ip", "link", "set", "lo", "up"])?;
+        let (ns, ip) = self.net.add_namespace(id)?;
         let dir = self
             .root
             .as_ref()
@@ -303,13 +207,11 @@ impl NetnsCluster {
         let mut node = NsNode {
             id,
             ns,
-            veth,
             ip,
             data_dir,
             log_path: dir.join("node.log"),
             args,
-            child: None,
-            paused: false,
+            process: Process::default(),
             small_disk: None,
         };
         node.spawn(&self.binary, &[])?;
@@ -330,7 +232,7 @@ impl NetnsCluster {
             .iter()
             .filter(|id| **id != avoid)
             .filter_map(|id| self.nodes.get(id))
-            .filter(|n| n.child.is_some() && !n.paused)
+            .filter(|n| n.process.is_up())
             .map(NsNode::http)
             .collect();
         http::post_json_to_any(&targets, path, body)
@@ -341,7 +243,7 @@ impl NetnsCluster {
         let statuses: Vec<serde_json::Value> = self
             .nodes
             .values()
-            .filter(|n| n.child.is_some() && !n.paused)
+            .filter(|n| n.process.is_up())
             .filter_map(NsNode::status)
             .collect();
         quorum_testkit::leader_from_statuses(&statuses, self.members.len())
@@ -384,16 +286,12 @@ impl ClusterControl for NetnsCluster {
 
     fn pause(&mut self, id: u64) -> anyhow::Result<()> {
         let node = self.node(id)?;
-        node.signal(Signal::SIGSTOP)?;
-        node.paused = true;
-        Ok(())
+        node.signal(Signal::SIGSTOP)
     }
 
     fn resume(&mut self, id: u64) -> anyhow::Result<()> {
         let node = self.node(id)?;
-        node.signal(Signal::SIGCONT)?;
-        node.paused = false;
-        Ok(())
+        node.signal(Signal::SIGCONT)
     }
 
     fn is_running(&mut self, id: u64) -> bool {
@@ -497,20 +395,12 @@ impl ClusterControl for NetnsCluster {
     }
 
     fn drop_link(&mut self, from: u64, to: u64) -> anyhow::Result<()> {
-        let source = self.node(from)?.ip.to_string();
-        let ns = self.node(to)?.ns.clone();
-        sh(&[
-            "ip", "netns", "exec", &ns, "iptables", "-A", "INPUT", "-s", &source, "-j", "DROP",
-        ])?;
-        self.cut.push(ns);
-        Ok(())
+        let source = self.node(from)?.ip;
+        self.net.drop_from(source, to)
     }
 
     fn heal_network(&mut self) -> anyhow::Result<()> {
-        for ns in std::mem::take(&mut self.cut) {
-            sh(&["ip", "netns", "exec", &ns, "iptables", "-F", "INPUT"])?;
-        }
-        Ok(())
+        self.net.heal()
     }
 
     fn supports_env(&self) -> bool {
@@ -541,12 +431,7 @@ impl Drop for NetnsCluster {
             if node.small_disk.is_some() {
                 let _ = sh(&["umount", "-l", &node.data_dir.display().to_string()]);
             }
-            // Deleting the namespace alone leaves the pair alive while sockets in TIME_WAIT
-            // keep the namespace around; deleting our end removes both ends at once.
-            let _ = sh(&["ip", "link", "del", &node.veth]);
-            let _ = sh(&["ip", "netns", "del", &node.ns]);
         }
-        let _ = sh(&["ip", "link", "del", &self.bridge]);
         let keep = std::thread::panicking()
             || std::env::var_os("QUORUM_TEST_KEEP").is_some_and(|v| v != "0");
         if keep {
@@ -556,34 +441,6 @@ impl Drop for NetnsCluster {
                     root.keep().display()
                 );
             }
-        }
-    }
-}
-
-/// Removes namespaces (and with them their veths) of runs whose process no longer exists,
-/// and those runs' bridges.
-fn remove_stale_namespaces() {
-    let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
-        return;
-    };
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let Some(name) = line.split_whitespace().next() else {
-            continue;
-        };
-        let Some(rest) = name.strip_prefix(NS_PREFIX) else {
-            continue;
-        };
-        let mut parts = rest.split('-');
-        let (Some(Ok(pid)), Some(Ok(run))) = (
-            parts.next().map(str::parse::<u32>),
-            parts.next().map(str::parse::<u32>),
-        ) else {
-            continue;
-        };
-        if !Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = sh(&["ip", "netns", "del", name]);
-            let bridge = format!("qc{}br", (pid % 100_000) * 10 + run % 10);
-            let _ = sh(&["ip", "link", "del", &bridge]);
         }
     }
 }

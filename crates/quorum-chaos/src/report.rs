@@ -131,6 +131,7 @@ pub fn summary(facts: &RunFacts, history: &History, check: &CheckReport) -> Stri
         total.unknown,
         total.total()
     );
+    md.push_str(&lost_writes(history, check));
 
     let _ = writeln!(md, "## Faults\n");
     let mut by_class: BTreeMap<&str, usize> = BTreeMap::new();
@@ -144,23 +145,27 @@ pub fn summary(facts: &RunFacts, history: &History, check: &CheckReport) -> Stri
         let _ = writeln!(md, "Injected: {}\n", classes.join(", "));
         let _ = writeln!(
             md,
-            "| start (s) | class | what | lasted (ms) | longest gap between acknowledged writes (ms) |"
+            "| start (s) | class | what | lasted (ms) | longest gap between acknowledged writes (ms) | ... between surviving acknowledged APPENDs (ms) |"
         );
-        let _ = writeln!(md, "|---:|---|---|---:|---:|");
+        let _ = writeln!(md, "|---:|---|---|---:|---:|---:|");
         let acks = write_acks(history);
+        let surviving = surviving_appends(history, check);
+        let ms = |gap: Option<u64>| gap.map_or("-".into(), |g| format!("{}", g / 1_000_000));
         for (i, fault) in history.faults.iter().enumerate() {
             let next = history.faults.get(i + 1).map(|f| f.start_ns);
             let lasted = fault.end_ns.map_or("-".into(), |e| {
                 format!("{}", (e - fault.start_ns) / 1_000_000)
             });
             let gap = longest_gap(&acks, fault.start_ns, fault.end_ns, next);
+            let kept = longest_gap(&surviving, fault.start_ns, fault.end_ns, next);
             let _ = writeln!(
                 md,
-                "| {:.1} | {} | {} | {lasted} | {} |",
+                "| {:.1} | {} | {} | {lasted} | {} | {} |",
                 fault.start_ns as f64 / 1e9,
                 fault.class,
                 fault.detail.replace('|', "/"),
-                gap.map_or("-".into(), |g| format!("{}", g / 1_000_000))
+                ms(gap),
+                ms(kept)
             );
         }
         let _ = writeln!(md);
@@ -299,6 +304,63 @@ pub fn describe(op: &Operation) -> String {
         op.complete_ns
             .map_or("-".into(), |c| format!("{:.3} s", c as f64 / 1e9)),
     )
+}
+
+/// The lost-writes section: how many acknowledged APPENDs and INCRs the final state lacks, and
+/// the failover gap a client whose writes must survive saw.
+fn lost_writes(history: &History, check: &CheckReport) -> String {
+    let lost = &check.lost;
+    let mut md = String::from("## Acknowledged writes lost\n\n");
+    let _ = writeln!(
+        md,
+        "**{} of {} acknowledged writes lost ({:.1} %)**: APPENDs {} of {} (exact), INCRs at \
+         least {} of {} (missing from the final state after the heal).\n",
+        lost.lost(),
+        lost.acknowledged(),
+        lost.fraction() * 100.0,
+        lost.appends_lost,
+        lost.appends_acknowledged,
+        lost.increments_lost,
+        lost.increments_acknowledged
+    );
+    if lost.keys_without_final_read > 0 {
+        let _ = writeln!(
+            md,
+            "- {} keys had no acknowledged final read and are not counted\n",
+            lost.keys_without_final_read
+        );
+    }
+    let surviving = surviving_appends(history, check);
+    let gaps = history.faults.iter().enumerate().filter_map(|(i, fault)| {
+        let next = history.faults.get(i + 1).map(|f| f.start_ns);
+        longest_gap(&surviving, fault.start_ns, fault.end_ns, next).map(|gap| (gap, fault))
+    });
+    if let Some((gap, fault)) = gaps.max_by_key(|(gap, _)| *gap) {
+        let _ = writeln!(
+            md,
+            "Failover gap: **{} ms** without an acknowledged APPEND that survived (around the {} \
+             fault at {:.1} s).\n",
+            gap / 1_000_000,
+            fault.class,
+            fault.start_ns as f64 / 1e9
+        );
+    }
+    md
+}
+
+/// Completion times of acknowledged APPENDs whose token the final state holds, sorted: the
+/// writes a client could rely on (acknowledgements of lost writes hide a failover's gap).
+fn surviving_appends(history: &History, check: &CheckReport) -> Vec<u64> {
+    let lost = &check.lost.lost_append_ops;
+    let mut acks: Vec<u64> = history
+        .ops
+        .iter()
+        .filter(|op| op.is_ok() && matches!(op.call, quorum_check::Call::Append { .. }))
+        .filter(|op| lost.binary_search(&op.id).is_err())
+        .filter_map(|op| op.complete_ns)
+        .collect();
+    acks.sort_unstable();
+    acks
 }
 
 /// Completion times of acknowledged writes, sorted.

@@ -6,12 +6,12 @@
 //! ([`CallError::AfterSend`]); connecting is a separate step, and the caller decides what that means for the history.
 //! It is not a general Redis client: no RESP3, no pub/sub, no pipelining.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 /// Largest bulk reply accepted: list-append values grow, but a chaos run stays far below this.
 const BULK_BYTES_MAX: usize = 64 * 1024 * 1024;
@@ -70,10 +70,33 @@ pub struct RespConn {
 impl RespConn {
     /// Connects within `timeout`.
     pub async fn connect(addr: SocketAddr, timeout: Duration) -> anyhow::Result<RespConn> {
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+        RespConn::connect_from(addr, None, timeout).await
+    }
+
+    /// Connects within `timeout` from local address `source` when given (a client on one side
+    /// of a partition is told apart by its address).
+    pub async fn connect_from(
+        addr: SocketAddr,
+        source: Option<IpAddr>,
+        timeout: Duration,
+    ) -> anyhow::Result<RespConn> {
+        let connect = async {
+            let socket = match addr {
+                SocketAddr::V4(_) => TcpSocket::new_v4()?,
+                SocketAddr::V6(_) => TcpSocket::new_v6()?,
+            };
+            if let Some(source) = source {
+                socket.bind(SocketAddr::new(source, 0))?;
+            }
+            socket.connect(addr).await
+        };
+        let stream = tokio::time::timeout(timeout, connect)
             .await
             .map_err(|_| anyhow!("connect to {addr}: timed out after {timeout:?}"))?
-            .with_context(|| format!("connect to {addr}"))?;
+            .with_context(|| match source {
+                Some(source) => format!("connect to {addr} from {source}"),
+                None => format!("connect to {addr}"),
+            })?;
         stream.set_nodelay(true)?;
         Ok(RespConn {
             stream: BufReader::new(stream),

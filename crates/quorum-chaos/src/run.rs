@@ -8,10 +8,12 @@ use std::time::Duration;
 use quorum_check::{Consistency, FaultEvent, History};
 use tokio::task::JoinHandle;
 
-use crate::nemesis::Shared;
+use crate::nemesis::{Nemesis, Shared};
 use crate::recorder::Recorder;
-use crate::workload::{Client, Endpoint, Endpoints, Workload};
-use crate::WorkloadArgs;
+use crate::report::RunFacts;
+use crate::schedule::{self, FaultClass, PlannedFault};
+use crate::workload::{Client, Discovery, Endpoint, Endpoints, Workload};
+use crate::{ChaosArgs, WorkloadArgs};
 
 /// The clients of one run while they work.
 pub struct Session {
@@ -33,6 +35,17 @@ impl Session {
         seed: u64,
         endpoints: Vec<Endpoint>,
     ) -> anyhow::Result<Session> {
+        Session::start_with(args, prefix, seed, endpoints, Discovery::Direct)
+    }
+
+    /// [`Session::start`] with clients that find where to send by `discovery`.
+    pub fn start_with(
+        args: &WorkloadArgs,
+        prefix: String,
+        seed: u64,
+        endpoints: Vec<Endpoint>,
+        discovery: Discovery,
+    ) -> anyhow::Result<Session> {
         if args.clients == 0 || args.keys == 0 || args.op_timeout_ms == 0 {
             anyhow::bail!("--clients, --keys and --op-timeout-ms must be at least 1");
         }
@@ -44,12 +57,14 @@ impl Session {
                 args.clients
             );
         }
-        let workload = Arc::new(Workload::new(
+        let mut workload = Workload::new(
             prefix,
             args.keys,
             Duration::from_millis(args.op_timeout_ms),
             seed,
-        ));
+        );
+        workload.discovery = discovery;
+        let workload = Arc::new(workload);
         let recorder = Recorder::new();
         let endpoints: Endpoints = Arc::new(std::sync::RwLock::new(endpoints));
         let stop = Arc::new(AtomicBool::new(false));
@@ -113,6 +128,65 @@ impl Session {
         }
         Ok(clients)
     }
+}
+
+/// Runs `plan` with `nemesis` on a thread of its own (cluster controls block) until
+/// `duration`, heals, and hands the injector back.
+pub async fn inject(
+    mut nemesis: Nemesis,
+    plan: Vec<PlannedFault>,
+    duration: Duration,
+) -> anyhow::Result<Nemesis> {
+    let injector = std::thread::spawn(move || {
+        nemesis.run(&plan, duration);
+        nemesis
+    });
+    tokio::task::spawn_blocking(move || injector.join())
+        .await?
+        .map_err(|_| anyhow::anyhow!("the fault injector panicked"))
+}
+
+/// The fault schedule of `seed` and its report lines; `None` when `--print-schedule` only
+/// asked to see it (printed here, with the seed).
+pub fn plan_or_print(
+    seed: u64,
+    args: &ChaosArgs,
+    classes: &[FaultClass],
+) -> Option<(Vec<PlannedFault>, Vec<String>)> {
+    let plan = schedule::plan(seed, args.duration, args.interval, classes);
+    let lines: Vec<String> = plan
+        .iter()
+        .map(|f| format!("at {:.1} s: {}", f.at.as_secs_f64(), f.action))
+        .collect();
+    if args.print_schedule {
+        println!("seed {seed}");
+        for line in &lines {
+            println!("{line}");
+        }
+        return None;
+    }
+    Some((plan, lines))
+}
+
+/// `node=addr` for each endpoint, for the report.
+pub fn endpoint_names(endpoints: &[Endpoint]) -> Vec<String> {
+    endpoints
+        .iter()
+        .map(|e| format!("{}={}", e.node, e.addr))
+        .collect()
+}
+
+/// [`history`] with the faults the injector recorded in `shared`; its notes go to `facts`.
+pub fn history_with_faults(clients: Vec<Client>, shared: &Shared, facts: &mut RunFacts) -> History {
+    let faults = std::mem::take(&mut *shared.faults.lock().unwrap_or_else(|e| e.into_inner()));
+    facts.notes.extend(
+        shared
+            .notes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..),
+    );
+    history(clients, faults)
 }
 
 /// Merges the clients' operations (sorted by id) and the faults into one history.

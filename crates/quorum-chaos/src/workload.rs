@@ -18,6 +18,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::recorder::Recorder;
 use crate::resp::{CallError, RespConn, Value};
+use crate::sentinel::Sentinels;
 
 /// A list-append key is retired once its value reaches this many bytes: every read returns
 /// the whole value, so a key that grew forever would make the history quadratic in size.
@@ -42,6 +43,16 @@ pub struct Endpoint {
 /// The endpoints clients may use; the fault injector replaces them on membership changes.
 pub type Endpoints = Arc<RwLock<Vec<Endpoint>>>;
 
+/// How a client finds the endpoint to send to.
+#[derive(Debug, Default)]
+pub enum Discovery {
+    /// The endpoints in turn, moving on after a failure (any quorum node serves any request).
+    #[default]
+    Direct,
+    /// Ask a Redis Sentinel for the primary, as Sentinel clients do.
+    Sentinel(Sentinels),
+}
+
 /// What every client of a run shares.
 #[derive(Debug)]
 pub struct Workload {
@@ -55,6 +66,8 @@ pub struct Workload {
     pub op_timeout: Duration,
     /// Seed of the clients' random choices.
     pub seed: u64,
+    /// How clients find where to send.
+    pub discovery: Discovery,
 }
 
 /// The workload a key slot belongs to.
@@ -74,6 +87,7 @@ impl Workload {
             append_generation: (0..keys).map(|_| AtomicU32::new(0)).collect(),
             op_timeout,
             seed,
+            discovery: Discovery::Direct,
         }
     }
 
@@ -266,14 +280,21 @@ impl Client {
         if let Some((endpoint, _)) = &self.conn {
             return Ok(*endpoint);
         }
-        let endpoint = {
-            let list = endpoints.read().unwrap_or_else(|e| e.into_inner());
-            if list.is_empty() {
-                return Err((None, "no endpoint to connect to".into()));
+        let (endpoint, source) = match &workload.discovery {
+            Discovery::Direct => {
+                let list = endpoints.read().unwrap_or_else(|e| e.into_inner());
+                if list.is_empty() {
+                    return Err((None, "no endpoint to connect to".into()));
+                }
+                (list[self.cursor % list.len()], None)
             }
-            list[self.cursor % list.len()]
+            Discovery::Sentinel(sentinels) => match sentinels.primary(self.id).await {
+                Ok(primary) => (primary, sentinels.source(self.id)),
+                Err(err) => return Err((None, format!("{err:#}"))),
+            },
         };
-        let mut conn = match RespConn::connect(endpoint.addr, workload.op_timeout).await {
+        let connected = RespConn::connect_from(endpoint.addr, source, workload.op_timeout).await;
+        let mut conn = match connected {
             Ok(conn) => conn,
             Err(err) => {
                 self.cursor += 1;
