@@ -37,11 +37,14 @@ pub struct LoadedSnapshot {
     pub path: PathBuf,
 }
 
-/// The snapshot directory of one group. Blocking; one writer at a time (saves are serialized).
+/// The snapshot directory of one group. Blocking; saves and loads are serialized.
 #[derive(Debug)]
 pub struct SnapshotStore {
     dir: PathBuf,
-    /// Sequence number of the newest file on disk (0 if none); guards saves against each other.
+    /// Sequence number of the newest file on disk (0 if none). Held by every save and load: a
+    /// load must not take a save's temp file for a crash leftover and delete it, and a save must
+    /// not delete the file a load is reading (a leader streams its newest snapshot to followers
+    /// while it builds the next one).
     newest_seq: Mutex<u64>,
 }
 
@@ -83,6 +86,7 @@ impl SnapshotStore {
     /// Returns the newest snapshot, `None` if there is none. A newest file that is corrupt is an
     /// error naming it: falling back to an older one would silently rewind the state.
     pub fn load_latest(&self) -> Result<Option<LoadedSnapshot>, StorageError> {
+        let _no_save_meanwhile = self.newest_seq.lock();
         let files = self.scan_and_clean()?;
         let Some((_, path)) = files.last() else {
             return Ok(None);
@@ -100,7 +104,8 @@ impl SnapshotStore {
         }))
     }
 
-    /// Lists snapshot files oldest first, deleting temp leftovers on the way.
+    /// Lists snapshot files oldest first, deleting temp leftovers on the way. Callers hold
+    /// `newest_seq` (or have the store to themselves, in `open`), so no save is in progress.
     fn scan_and_clean(&self) -> Result<Vec<(u64, PathBuf)>, StorageError> {
         let read_dir =
             fs::read_dir(&self.dir).map_err(|e| StorageError::io("list", &self.dir, e))?;

@@ -104,3 +104,36 @@ fn temp_leftovers_are_removed_and_never_loaded() {
     assert_eq!(store.load_latest().unwrap().unwrap().id, "1-1-1");
     assert_eq!(snapshot_files(dir.path()).len(), 1);
 }
+
+/// A leader streams its newest snapshot to a follower (`load_latest`) while it saves the next
+/// one: the load used to delete the save's temp file as a crash leftover, and the save could
+/// delete the file the load was about to read; either error stopped the Raft core (found by
+/// the openraft #511 regression scenario, which snapshots after every entry).
+#[test]
+fn loads_and_saves_at_the_same_time_never_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(SnapshotStore::open(dir.path()).unwrap());
+    store.save("0", b"meta", &[0u8; 4096]).unwrap();
+    let saver = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            for i in 1..=200u32 {
+                store
+                    .save(&i.to_string(), b"meta", &i.to_le_bytes().repeat(1024))
+                    .unwrap_or_else(|e| panic!("save {i}: {e}"));
+            }
+        })
+    };
+    for round in 0..2_000 {
+        let loaded = store
+            .load_latest()
+            .unwrap_or_else(|e| panic!("load {round}: {e}"))
+            .expect("a snapshot");
+        assert_eq!(loaded.meta, b"meta");
+        if saver.is_finished() {
+            break;
+        }
+    }
+    saver.join().expect("saver");
+    assert_eq!(store.load_latest().unwrap().unwrap().id, "200");
+}
