@@ -74,6 +74,7 @@ impl ReadBarrier {
             lease_duration: lease,
             lease: Mutex::new(None),
             renewing: AtomicBool::new(false),
+            leadership_start: Mutex::new(None),
         });
         tokio::spawn(confirm_loop(leader.clone(), receiver, request_timeout));
         ReadBarrier { waiters, leader }
@@ -192,6 +193,8 @@ struct LeaderReads {
     lease: Mutex<Option<ReadLease>>,
     /// A background renewal is in flight.
     renewing: AtomicBool,
+    /// The vote this node leads under and its last log index when it was first seen leading.
+    leadership_start: Mutex<Option<(Vote<NodeId>, u64)>>,
 }
 
 /// The fields of the Raft metrics a lease is bound to.
@@ -249,6 +252,36 @@ impl LeaderReads {
         Some(floor.max(applied))
     }
 
+    /// This node's last log index when it was first seen leading under the current vote; 0 when
+    /// it does not lead.
+    ///
+    /// openraft reads at `max(committed, noop)`, where `noop` is the first entry of the
+    /// leader's term. A leader restarted without losing its term (openraft resumes it at once)
+    /// keeps that old `noop` and only the committed index it had saved, which may lag: the
+    /// entries after it may have been acknowledged before the restart, so a read must wait for
+    /// everything the leader held when it resumed (found by `quorum chaos --faults power`: a
+    /// stale read right after a power cut of every node).
+    fn leadership_start_index(&self, key: Option<(Vote<NodeId>, Option<u64>)>) -> u64 {
+        let Some((vote, _)) = key else {
+            return 0;
+        };
+        let mut start = self.leadership_start.lock();
+        match *start {
+            Some((seen, index)) if seen == vote => index,
+            _ => {
+                let last = self
+                    .cluster
+                    .raft
+                    .metrics()
+                    .borrow()
+                    .last_log_index
+                    .unwrap_or(0);
+                *start = Some((vote, last));
+                last
+            }
+        }
+    }
+
     /// A quorum heartbeat round (openraft's `get_read_log_id`); on success the lease runs from
     /// the moment the round started.
     async fn confirm_round(&self, deadline: Instant) -> Result<u64, String> {
@@ -259,6 +292,7 @@ impl LeaderReads {
             Ok(Err(e)) => return Err(e.to_string()),
             Ok(Ok((read_log_id, _applied))) => read_log_id.map_or(0, |id| id.index),
         };
+        let index = index.max(self.leadership_start_index(key_before));
         if self.lease_duration.is_some() {
             if let Some(key) = key_before.filter(|key| Some(*key) == lease_key(&self.cluster)) {
                 let mut lease = self.lease.lock();
