@@ -47,6 +47,10 @@ pub fn run_chaos(args: ChaosArgs) -> anyhow::Result<u8> {
             "10".to_string(),
         ]);
     }
+    if classes.contains(&FaultClass::Power) {
+        // kill -9 keeps the page cache; this makes it lose what was never fsynced.
+        node_args.push("--emulate-power-loss".to_string());
+    }
     node_args.extend(args.node_args.iter().cloned());
     let binary = std::env::current_exe().context("cannot find the quorum binary")?;
     let wants_netns = classes.iter().any(|c| {

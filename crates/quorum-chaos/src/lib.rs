@@ -51,7 +51,7 @@ pub struct ChaosArgs {
     pub workload: WorkloadArgs,
 
     /// Faults to inject: a comma-separated list of kill, pause, partition, membership,
-    /// snapshot, clock, disk; or all.
+    /// snapshot, clock, disk; or all; and power (not in all).
     #[arg(long, default_value = "all")]
     pub faults: String,
 
@@ -140,6 +140,12 @@ pub struct WorkloadArgs {
     /// A request with no reply within this many milliseconds is recorded as unknown.
     #[arg(long, default_value_t = 2_000)]
     pub op_timeout_ms: u64,
+
+    /// A client whose request failed or timed out reconnects to the same node instead of
+    /// moving to the next, as clients pinned to one server do: a partitioned or paused node
+    /// keeps its clients (a node refusing connections is still left).
+    #[arg(long)]
+    pub sticky_clients: bool,
 
     /// Write summary.md, history.json, check.json and timeline.html into this directory.
     #[arg(long)]

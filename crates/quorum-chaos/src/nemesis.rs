@@ -180,7 +180,11 @@ impl Nemesis {
     fn inject(&mut self, action: Action) -> anyhow::Result<()> {
         let leader = self.leader_or_any()?;
         match action {
-            Action::Kill { target, down_ms } => {
+            Action::Kill { target, down_ms } | Action::PowerCut { target, down_ms } => {
+                let what = match action {
+                    Action::PowerCut { .. } => "power cut (unsynced writes lost) of",
+                    _ => "kill -9",
+                };
                 let mut members = self.cluster.members();
                 members.shuffle(&mut self.rng);
                 members.retain(|id| *id != leader);
@@ -198,7 +202,9 @@ impl Nemesis {
                 };
                 let event = self.start_event(
                     action,
-                    format!("kill -9 nodes {victims:?} ({target:?}; leader {leader}), {down_ms} ms down"),
+                    format!(
+                        "{what} nodes {victims:?} ({target:?}; leader {leader}), {down_ms} ms down"
+                    ),
                 );
                 for id in &victims {
                     self.cluster.kill9(*id)?;

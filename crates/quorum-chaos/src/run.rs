@@ -64,6 +64,7 @@ impl Session {
             seed,
         );
         workload.discovery = discovery;
+        workload.sticky = args.sticky_clients;
         let workload = Arc::new(workload);
         let recorder = Recorder::new();
         let endpoints: Endpoints = Arc::new(std::sync::RwLock::new(endpoints));

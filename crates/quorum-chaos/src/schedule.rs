@@ -28,10 +28,13 @@ pub enum FaultClass {
     Clock,
     /// Total loss of a minority node's data.
     Disk,
+    /// A power cut of a majority or of every node: kill -9 while the nodes keep unsynced log
+    /// writes in memory (`quorum node --emulate-power-loss`), so those writes are lost.
+    Power,
 }
 
 impl FaultClass {
-    /// Every class, in the order `all` expands to.
+    /// Every class `all` expands to, in order.
     pub const ALL: [FaultClass; 7] = [
         FaultClass::Kill,
         FaultClass::Pause,
@@ -41,6 +44,11 @@ impl FaultClass {
         FaultClass::Clock,
         FaultClass::Disk,
     ];
+
+    /// Classes only named explicitly. `power`: after a power cut a node replays only up to
+    /// the last committed index it had synced, so a READONLY session that reconnects to it
+    /// may read older data than it saw before the cut (reported as non-monotonic).
+    pub const OPT_IN: [FaultClass; 1] = [FaultClass::Power];
 
     /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
@@ -52,6 +60,7 @@ impl FaultClass {
             FaultClass::Snapshot => "snapshot",
             FaultClass::Clock => "clock",
             FaultClass::Disk => "disk",
+            FaultClass::Power => "power",
         }
     }
 
@@ -62,11 +71,16 @@ impl FaultClass {
             match word {
                 "all" => classes.extend(FaultClass::ALL),
                 "none" => {}
-                _ => match FaultClass::ALL.iter().find(|c| c.name() == word) {
+                _ => match FaultClass::ALL
+                    .iter()
+                    .chain(&FaultClass::OPT_IN)
+                    .find(|c| c.name() == word)
+                {
                     Some(class) => classes.push(*class),
                     None => bail!(
-                        "unknown fault {word:?}; expected a comma-separated list of {} or all",
-                        FaultClass::ALL.map(FaultClass::name).join(", ")
+                        "unknown fault {word:?}; expected a comma-separated list of {}, {} or all",
+                        FaultClass::ALL.map(FaultClass::name).join(", "),
+                        FaultClass::OPT_IN.map(FaultClass::name).join(", ")
                     ),
                 },
             }
@@ -115,6 +129,14 @@ pub enum Action {
     /// kill -9 `target`, wait `down_ms`, restart from disk.
     Kill {
         /// Which nodes.
+        target: KillTarget,
+        /// How long they stay down.
+        down_ms: u64,
+    },
+    /// A power cut: kill -9 `target` (nodes that hold unsynced writes in memory), wait
+    /// `down_ms`, restart from what reached the disk.
+    PowerCut {
+        /// Which nodes: a majority or all.
         target: KillTarget,
         /// How long they stay down.
         down_ms: u64,
@@ -173,6 +195,7 @@ impl Action {
             Action::Snapshot { .. } => FaultClass::Snapshot,
             Action::Clock { .. } => FaultClass::Clock,
             Action::DiskLoss | Action::DiskFull { .. } => FaultClass::Disk,
+            Action::PowerCut { .. } => FaultClass::Power,
         }
     }
 }
@@ -183,6 +206,10 @@ impl fmt::Display for Action {
             Action::Kill { target, down_ms } => {
                 write!(f, "kill -9 {target:?} for {down_ms} ms, restart from disk")
             }
+            Action::PowerCut { target, down_ms } => write!(
+                f,
+                "power cut of {target:?} for {down_ms} ms (unsynced writes lost), restart"
+            ),
             Action::Pause { ms } => write!(f, "SIGSTOP the leader for {ms} ms"),
             Action::Partition { shape, ms } => write!(f, "partition {shape:?} for {ms} ms"),
             Action::Membership { leader: true } => write!(f, "remove the leader, add a node"),
@@ -251,6 +278,10 @@ fn draw(rng: &mut StdRng, class: FaultClass) -> Action {
                 KillTarget::Majority,
                 KillTarget::All,
             ][rng.gen_range(0..4)],
+            down_ms: rng.gen_range(200..2_000),
+        },
+        FaultClass::Power => Action::PowerCut {
+            target: [KillTarget::Majority, KillTarget::All][rng.gen_range(0..2)],
             down_ms: rng.gen_range(200..2_000),
         },
         // The election timeout under test timings is 250-500 ms: pauses below it must not
@@ -357,6 +388,13 @@ mod tests {
             vec![FaultClass::Kill, FaultClass::Pause]
         );
         assert!(FaultClass::parse_list("kill,flood").is_err());
+        assert_eq!(
+            FaultClass::parse_list("power").unwrap(),
+            vec![FaultClass::Power]
+        );
+        assert!(!FaultClass::parse_list("all")
+            .unwrap()
+            .contains(&FaultClass::Power));
         assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
         assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));

@@ -68,6 +68,8 @@ pub struct Workload {
     pub seed: u64,
     /// How clients find where to send.
     pub discovery: Discovery,
+    /// A client whose request failed reconnects to the same node (`--sticky-clients`).
+    pub sticky: bool,
 }
 
 /// The workload a key slot belongs to.
@@ -88,6 +90,7 @@ impl Workload {
             op_timeout,
             seed,
             discovery: Discovery::Direct,
+            sticky: false,
         }
     }
 
@@ -260,7 +263,7 @@ impl Client {
         let outcome = match connected {
             // Nothing was sent: certainly no effect.
             Err((_, error)) => Outcome::Failed { error },
-            Ok(_) => self.send(workload.op_timeout, key, &call).await,
+            Ok(_) => self.send(workload, key, &call).await,
         };
         if matches!(outcome, Outcome::Failed { .. }) && self.conn.is_none() {
             tokio::time::sleep(RECONNECT_BACKOFF).await;
@@ -314,7 +317,8 @@ impl Client {
         Ok(endpoint)
     }
 
-    async fn send(&mut self, timeout: Duration, key: &str, call: &Call) -> Outcome {
+    async fn send(&mut self, workload: &Workload, key: &str, call: &Call) -> Outcome {
+        let timeout = workload.op_timeout;
         let Some((_, conn)) = self.conn.as_mut() else {
             return Outcome::Failed {
                 error: "not connected".into(),
@@ -339,9 +343,12 @@ impl Client {
         };
         if !matches!(outcome, Outcome::Ok { .. }) {
             // A late reply to an abandoned request would be read as the next one's answer,
-            // and an error may mean the node is unhealthy: start afresh, on another node.
+            // and an error may mean the node is unhealthy: start afresh, on another node
+            // (on the same one with --sticky-clients).
             self.conn = None;
-            self.cursor += 1;
+            if !workload.sticky {
+                self.cursor += 1;
+            }
         }
         outcome
     }

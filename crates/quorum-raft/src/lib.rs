@@ -9,6 +9,8 @@
 // travels on cold error paths.
 #![allow(clippy::result_large_err)]
 
+#[cfg(feature = "chaos-bugs")]
+pub mod chaos_bugs;
 mod log_store;
 mod proposal;
 mod sm_store;

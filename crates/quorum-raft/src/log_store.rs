@@ -15,7 +15,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::{Entry, LogId as RaftLogId, OptionalSend, StorageError, StorageIOError, Vote};
-use quorum_storage::{GroupId, LogEngine};
+use quorum_storage::{GroupId, MultiGroupLog};
 use quorum_types::NodeId;
 
 use crate::TypeConfig;
@@ -24,35 +24,31 @@ const META_VOTE: &[u8] = b"vote";
 const META_COMMITTED: &[u8] = b"committed";
 const META_PURGED: &[u8] = b"purged";
 
-/// The Raft log of one group, stored in the node's shared [`LogEngine`].
+/// The Raft log of one group, stored in the node's shared log engine
+/// ([`quorum_storage::LogEngine`] on any file system, see [`MultiGroupLog`]).
 #[derive(Clone)]
 pub struct LogStore {
-    engine: Arc<LogEngine>,
+    engine: Arc<dyn MultiGroupLog>,
     group: GroupId,
     flushes: mpsc::Sender<LogFlushed<TypeConfig>>,
     /// The highest index a durable snapshot covers; purges never go past it. `None`: no limit.
     purge_limit: Option<Arc<AtomicU64>>,
-    /// The furthest purge openraft asked for that the limit held back. openraft takes a purge
-    /// as done: after installing a snapshot it appends right after the snapshot's last entry,
-    /// so the held-back part must go before that append (see [`LogStore::finish_deferred_purge`]).
-    deferred_purge: Arc<parking_lot::Mutex<Option<RaftLogId<NodeId>>>>,
 }
 
 impl LogStore {
     /// Opens the log of `group` and starts its sync thread.
-    pub fn new(engine: Arc<LogEngine>, group: GroupId) -> Self {
+    pub fn new(engine: Arc<dyn MultiGroupLog>, group: GroupId) -> Self {
         let (flushes, pending) = mpsc::channel::<LogFlushed<TypeConfig>>();
         let sync_engine = engine.clone();
         std::thread::Builder::new()
             .name(format!("log-sync-{group}"))
-            .spawn(move || sync_loop(&sync_engine, &pending))
+            .spawn(move || sync_loop(&*sync_engine, &pending))
             .expect("spawning the log sync thread");
         LogStore {
             engine,
             group,
             flushes,
             purge_limit: None,
-            deferred_purge: Arc::default(),
         }
     }
 
@@ -83,43 +79,6 @@ impl LogStore {
         raw.first()
             .map(|(index, bytes)| decode_entry(*index, bytes).map(|entry| entry.log_id))
             .transpose()
-    }
-
-    /// Completes a purge that the purge limit held back, once a durable snapshot covers it and
-    /// it lies before `next_index`, the first index about to be appended.
-    ///
-    /// openraft purges the whole log when it installs a snapshot from the leader, and does so
-    /// before the snapshot is on disk, so the limit keeps part of the log; openraft then
-    /// appends after the snapshot's last entry, which left a gap the log engine refused: the
-    /// Raft core stopped and the node exited (found by the Redis-Raft #43 regression scenario,
-    /// a majority killed while snapshots raced log appends).
-    fn finish_deferred_purge(&self, next_index: u64) -> Result<(), StorageError<NodeId>> {
-        let Some(pending) = *self.deferred_purge.lock() else {
-            return Ok(());
-        };
-        let limit = self
-            .purge_limit
-            .as_ref()
-            .map_or(u64::MAX, |l| l.load(Ordering::Acquire));
-        if pending.index > limit || pending.index >= next_index {
-            // Still not durable (the append fails loudly if it leaves a gap), or openraft
-            // writes over it again: keep waiting.
-            return Ok(());
-        }
-        tracing::debug!(purged = %pending, "finishing a purge the snapshot limit held back");
-        self.purge_now(pending)?;
-        *self.deferred_purge.lock() = None;
-        Ok(())
-    }
-
-    /// Records the purge point, then drops the entries up to it.
-    fn purge_now(&self, log_id: RaftLogId<NodeId>) -> Result<(), StorageError<NodeId>> {
-        // Record the purge point first, so a crash in between leaves a consistent state.
-        self.write_meta(META_PURGED, &log_id, true)
-            .map_err(|e| StorageIOError::write_logs(&e))?;
-        self.engine
-            .purge_to(self.group, log_id.index)
-            .map_err(|e| StorageIOError::write_logs(&e).into())
     }
 
     /// Fails if the log lost entries that were committed before the last shutdown or crash.
@@ -206,12 +165,30 @@ pub enum LogIntegrityError {
 }
 
 /// Completes flush callbacks in batches: one fsync for everything appended before it.
-fn sync_loop(engine: &LogEngine, pending: &mpsc::Receiver<LogFlushed<TypeConfig>>) {
+fn sync_loop(engine: &dyn MultiGroupLog, pending: &mpsc::Receiver<LogFlushed<TypeConfig>>) {
     let mut batch = Vec::new();
+    #[cfg(feature = "chaos-bugs")]
+    let mut last_sync = std::time::Instant::now();
     while let Ok(first) = pending.recv() {
         batch.push(first);
         while let Ok(more) = pending.try_recv() {
             batch.push(more);
+        }
+        // PLANTED BUG (`--chaos-bug ack-before-fsync`, NATS JetStream 2.12): report the
+        // entries flushed at once and fsync only now and then (NATS: every `sync_interval`), so
+        // the leader acknowledges writes that a power cut of a majority takes back.
+        #[cfg(feature = "chaos-bugs")]
+        if crate::chaos_bugs::planted(crate::chaos_bugs::ChaosBug::AckBeforeFsync) {
+            for callback in batch.drain(..) {
+                callback.log_io_completed(Ok(()));
+            }
+            if last_sync.elapsed() >= std::time::Duration::from_secs(1) {
+                if let Err(e) = engine.sync() {
+                    tracing::warn!(error = %e, "planted ack-before-fsync: sync failed");
+                }
+                last_sync = std::time::Instant::now();
+            }
+            continue;
         }
         let result = engine.sync().map_err(std::io::Error::other);
         for callback in batch.drain(..) {
@@ -337,8 +314,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 .map_err(|e| StorageIOError::write_log_entry(entry.log_id, &e))?;
             encoded.push((entry.log_id.index, Bytes::from(bytes)));
         }
-        if let Some(&(next_index, _)) = encoded.first() {
-            self.finish_deferred_purge(next_index)?;
+        if !encoded.is_empty() {
             self.engine
                 .append(self.group, &encoded)
                 .map_err(|e| StorageIOError::write_logs(&e))?;
@@ -359,12 +335,6 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn purge(&mut self, log_id: RaftLogId<NodeId>) -> Result<(), StorageError<NodeId>> {
         let log_id = match &self.purge_limit {
             Some(limit) if log_id.index > limit.load(Ordering::Acquire) => {
-                {
-                    let mut deferred = self.deferred_purge.lock();
-                    if deferred.is_none_or(|d| d.index < log_id.index) {
-                        *deferred = Some(log_id);
-                    }
-                }
                 let limit = limit.load(Ordering::Acquire);
                 let already: Option<RaftLogId<NodeId>> = self.read_meta(META_PURGED)?;
                 match self.log_id_at(limit)? {
@@ -379,69 +349,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             }
             _ => log_id,
         };
-        self.purge_now(log_id)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use openraft::testing::log_id;
-    use openraft::EntryPayload;
-    use quorum_storage::{LogEngine, LogEngineConfig};
-
-    use super::*;
-
-    /// The shape the Redis-Raft #43 scenario produced: a snapshot through index 20 is installed
-    /// on a node whose log holds 1..=10 and whose durable snapshot covers 5; openraft purges to
-    /// 20 before the installed snapshot is on disk, then appends index 21.
-    #[test]
-    fn a_purge_held_back_by_the_limit_is_finished_before_an_append_past_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let engine = Arc::new(
-            LogEngine::open(&dir.path().join("raft-log"), LogEngineConfig::default()).unwrap(),
-        );
-        let entries: Vec<(u64, Bytes)> = (1..=10)
-            .map(|index| {
-                let entry: Entry<TypeConfig> = Entry {
-                    log_id: log_id(1, 1, index),
-                    payload: EntryPayload::Blank,
-                };
-                (index, Bytes::from(bincode::serialize(&entry).unwrap()))
-            })
-            .collect();
-        engine.append(crate::DATA_GROUP, &entries).unwrap();
-        let durable = Arc::new(AtomicU64::new(5));
-        let mut log =
-            LogStore::new(engine.clone(), crate::DATA_GROUP).limit_purge_to(durable.clone());
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        rt.block_on(log.purge(log_id(1, 1, 20))).unwrap();
-        assert_eq!(
-            engine.first_index(crate::DATA_GROUP),
-            Some(6),
-            "held back at 5"
-        );
-        // Not yet durable: nothing more is purged (an append past the gap would be refused).
-        assert!(log.finish_deferred_purge(21).is_ok());
-        assert_eq!(engine.first_index(crate::DATA_GROUP), Some(6));
-        // The installed snapshot is on disk now: the rest of the purge goes before the append.
-        durable.store(20, Ordering::Release);
-        log.finish_deferred_purge(21).unwrap();
-        assert_eq!(engine.first_index(crate::DATA_GROUP), None);
-        assert_eq!(engine.purged_index(crate::DATA_GROUP), Some(20));
-        let entry: Entry<TypeConfig> = Entry {
-            log_id: log_id(2, 1, 21),
-            payload: EntryPayload::Blank,
-        };
-        engine
-            .append(
-                crate::DATA_GROUP,
-                &[(21, Bytes::from(bincode::serialize(&entry).unwrap()))],
-            )
-            .expect("an append right after the purge point");
-        let state = rt.block_on(log.get_log_state()).unwrap();
-        assert_eq!(state.last_purged_log_id, Some(log_id(1, 1, 20)));
-        assert_eq!(state.last_log_id, Some(log_id(2, 1, 21)));
+        // Record the purge point first, so a crash in between leaves a consistent state.
+        self.write_meta(META_PURGED, &log_id, true)
+            .map_err(|e| StorageIOError::write_logs(&e))?;
+        self.engine
+            .purge_to(self.group, log_id.index)
+            .map_err(|e| StorageIOError::write_logs(&e).into())
     }
 }

@@ -107,12 +107,18 @@ impl StateMachine {
             session.floor = proposal.floor;
             session.replies = session.replies.split_off(&proposal.floor);
         }
-        if let Some(frames) = session.replies.get(&proposal.seq) {
+        // PLANTED BUG (`--chaos-bug skip-dedup`): no deduplication at all, so a proposal
+        // retried after a leader change applies its commands a second time.
+        #[cfg(feature = "chaos-bugs")]
+        let skip_dedup = crate::chaos_bugs::planted(crate::chaos_bugs::ChaosBug::SkipDedup);
+        #[cfg(not(feature = "chaos-bugs"))]
+        let skip_dedup = false;
+        if let Some(frames) = session.replies.get(&proposal.seq).filter(|_| !skip_dedup) {
             return ProposalReply {
                 frames: frames.clone(),
             };
         }
-        if proposal.seq < session.floor {
+        if proposal.seq < session.floor && !skip_dedup {
             // A stale copy of a proposal its proposer already resolved (e.g. a forward that
             // arrived late). Applying it could apply its commands twice.
             let error = Frame::Error(ErrorReply::from_static(

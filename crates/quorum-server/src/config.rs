@@ -31,6 +31,10 @@ pub struct NodeConfig {
     /// How long a client request may wait for the cluster (leader election, quorum) before it
     /// fails with `-TRYAGAIN`/`-CLUSTERDOWN`. Bounds every client-visible wait.
     pub request_timeout_ms: u64,
+    /// Keep un-fsynced log bytes in process memory (`quorum_storage::PowerLossFileSystem`), so
+    /// that `kill -9` loses them as a power cut would. For tests and `quorum chaos` only.
+    #[serde(default)]
+    pub emulate_power_loss: bool,
 }
 
 /// Raft timing and log-compaction settings.

@@ -22,8 +22,12 @@ pub mod seams;
 mod server_commands;
 
 pub use config::{NodeConfig, RaftTuning};
+/// Planted bugs (`quorum node --chaos-bug NAME`), only with the `chaos-bugs` feature.
+#[cfg(feature = "chaos-bugs")]
+pub use quorum_raft::chaos_bugs;
 
 use std::future::Future;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,7 +35,9 @@ use anyhow::Context as _;
 use quorum_raft::openraft::{Config as RaftConfig, SnapshotPolicy};
 use quorum_raft::{LogStore, Raft, StateMachineStore, DATA_GROUP};
 use quorum_rpc::PeerNetwork;
-use quorum_storage::{LogEngine, LogEngineConfig, SnapshotStore};
+use quorum_storage::{
+    LogEngine, LogEngineConfig, MultiGroupLog, PowerLossFileSystem, SnapshotStore, StorageError,
+};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -75,11 +81,10 @@ pub async fn run_node_with_seams(
         .with_context(|| format!("binding HTTP address {}", config.http_listen))?;
 
     let log_dir = config.data_dir.join("raft-log");
-    let engine =
-        tokio::task::spawn_blocking(move || LogEngine::open(&log_dir, LogEngineConfig::default()))
-            .await?
-            .context("opening the Raft log")?;
-    let engine = Arc::new(engine);
+    let power_loss = config.emulate_power_loss;
+    let engine = tokio::task::spawn_blocking(move || open_log(&log_dir, power_loss))
+        .await?
+        .context("opening the Raft log")?;
     let snapshots = SnapshotStore::open(&config.data_dir.join("snapshots"))
         .context("opening the snapshot directory")?;
     let sm_store = StateMachineStore::open(snapshots).context("loading the latest snapshot")?;
@@ -230,8 +235,21 @@ pub async fn run_node_with_seams(
     Ok(())
 }
 
+/// Opens the Raft log on the real disk, or (`power_loss`) on [`PowerLossFileSystem`], where
+/// `kill -9` loses what was never fsynced.
+fn open_log(dir: &Path, power_loss: bool) -> Result<Arc<dyn MultiGroupLog>, StorageError> {
+    let config = LogEngineConfig::default();
+    Ok(if power_loss {
+        tracing::warn!("power-loss emulation: unsynced log writes die with this process");
+        let file_system = Arc::new(PowerLossFileSystem::new());
+        Arc::new(LogEngine::open_with_file_system(dir, config, file_system)?)
+    } else {
+        Arc::new(LogEngine::open(dir, config)?)
+    })
+}
+
 /// raft-engine never deletes obsolete log files by itself: purge them now and then.
-async fn reclaim_log_space(engine: Arc<LogEngine>) {
+async fn reclaim_log_space(engine: Arc<dyn MultiGroupLog>) {
     let mut tick = tokio::time::interval(Duration::from_millis(LOG_RECLAIM_INTERVAL_MS));
     loop {
         tick.tick().await;

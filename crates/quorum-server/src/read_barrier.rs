@@ -97,6 +97,19 @@ impl ReadBarrier {
     /// Resolves with the log index this node has applied through, at which a read that started
     /// before this call is linearizable.
     pub async fn wait(&self) -> Result<u64, ErrorReply> {
+        // PLANTED BUG (`--chaos-bug follower-local-reads`, etcd 0.4): a follower answers from
+        // whatever it has applied, without asking the leader what was committed.
+        #[cfg(feature = "chaos-bugs")]
+        if quorum_raft::chaos_bugs::planted(quorum_raft::chaos_bugs::ChaosBug::FollowerLocalReads)
+            && !self.leader.cluster.is_leader()
+        {
+            return Ok(self
+                .leader
+                .state
+                .read()
+                .last_applied
+                .map_or(0, |id| id.index));
+        }
         let (tx, rx) = oneshot::channel();
         if self.waiters.send(tx).await.is_err() {
             return Err(ErrorReply::from_static("ERR server is shutting down"));
@@ -230,6 +243,17 @@ impl LeaderReads {
             let lease = self.lease.lock();
             let lease = lease.as_ref()?;
             let age = now.saturating_duration_since(lease.confirmed_at);
+            // PLANTED BUG (`--chaos-bug lease-without-clock-bound`, openraft #1749's stale
+            // lease reads): the lease never runs out by time, only by a change this leader has
+            // noticed, so a leader paused past the election timeout serves stale reads.
+            #[cfg(feature = "chaos-bugs")]
+            let age = if quorum_raft::chaos_bugs::planted(
+                quorum_raft::chaos_bugs::ChaosBug::LeaseWithoutClockBound,
+            ) {
+                Duration::ZERO
+            } else {
+                age
+            };
             if (lease.vote, lease.membership_index) != key || age >= duration {
                 return None;
             }

@@ -34,11 +34,15 @@
 mod entry;
 mod error;
 mod log_engine;
+mod multi_group_log;
+mod power_loss;
 mod snapshot;
 mod sync_mark;
 
 pub use error::StorageError;
 pub use log_engine::{LogEngine, LogEngineConfig, TailCut, RESERVED_GROUP};
+pub use multi_group_log::MultiGroupLog;
+pub use power_loss::{PowerLossCursor, PowerLossFile, PowerLossFileSystem};
 pub use raft_engine::env::{DefaultFileSystem, FileSystem};
 pub use snapshot::{LoadedSnapshot, SnapshotStore};
 

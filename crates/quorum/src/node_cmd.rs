@@ -113,6 +113,23 @@ pub struct NodeArgs {
     #[arg(long, env = "QUORUM_LEASE_READS", help_heading = "Raft", default_value_t = RaftTuning::default().lease_reads, action = clap::ArgAction::Set)]
     pub lease_reads: bool,
 
+    /// Test and chaos use only: keep log bytes that were written but not fsynced in this
+    /// process's memory, so that `kill -9` loses them as a power cut would (`kill -9` alone
+    /// keeps the page cache). Not behind the `chaos-bugs` feature: a power cut is a fault a
+    /// correct node must survive, so `quorum chaos --faults power` runs against any build.
+    /// Hidden because it only makes sense for a process that is about to be killed.
+    #[arg(long, hide = true)]
+    #[serde(skip)]
+    pub emulate_power_loss: bool,
+
+    /// Plant a bug for `quorum chaos` to catch (repeatable): ack-before-fsync,
+    /// follower-local-reads, skip-dedup, lease-without-clock-bound. Only in builds with the
+    /// `chaos-bugs` feature (tests), never in release builds.
+    #[cfg(feature = "chaos-bugs")]
+    #[arg(long = "chaos-bug", hide = true, value_name = "NAME")]
+    #[serde(skip)]
+    pub chaos_bugs: Vec<quorum_server::chaos_bugs::ChaosBug>,
+
     /// TOML file with defaults for any of these flags (keys as the flag names).
     #[arg(long, env = "QUORUM_CONFIG")]
     #[serde(skip)]
@@ -132,6 +149,11 @@ pub fn run(args: NodeArgs, log_format: LogFormat, log_level: Option<&str>) -> an
         return Ok(());
     }
     logging::init(log_format, log_level);
+    #[cfg(feature = "chaos-bugs")]
+    for bug in &args.chaos_bugs {
+        tracing::warn!(%bug, "PLANTED BUG: this node is broken on purpose (--chaos-bug)");
+        quorum_server::chaos_bugs::plant(*bug);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("quorum-node")
@@ -250,6 +272,7 @@ impl NodeArgs {
             limits,
             raft,
             request_timeout_ms: positive("--request-timeout-ms", self.request_timeout_ms)?,
+            emulate_power_loss: self.emulate_power_loss,
         })
     }
 

@@ -4,11 +4,15 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use quorum_testkit::{poll_until, Cluster};
 
-const QUORUM: &str = env!("CARGO_BIN_EXE_quorum");
+mod common;
+
+use common::process::{quorum_bounded, show};
+use common::QUORUM;
+
 /// Upper bound of one `quorum chaos`/`verify` invocation in these tests (a hang fails).
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -19,39 +23,7 @@ fn quorum(args: &[&str]) -> Output {
 
 /// [`quorum`], also returning the process id (chaos names its namespaces after it).
 fn quorum_with_pid(args: &[&str]) -> (Output, u32) {
-    let child = Command::new(QUORUM)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start quorum");
-    let pid = child.id();
-    (wait_bounded(child, RUN_TIMEOUT), pid)
-}
-
-fn wait_bounded(mut child: Child, timeout: Duration) -> Output {
-    let started = Instant::now();
-    // Poll instead of blocking so a hang is killed (and its output shown) rather than stalling.
-    let rounds_max = timeout.as_millis() / 100 + 1;
-    for _ in 0..rounds_max {
-        if child.try_wait().expect("wait").is_some() || started.elapsed() >= timeout {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    if child.try_wait().expect("wait").is_none() {
-        let _ = child.kill();
-    }
-    child.wait_with_output().expect("collect output")
-}
-
-fn show(output: &Output) -> String {
-    format!(
-        "status {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+    quorum_bounded(args, RUN_TIMEOUT)
 }
 
 fn read_json(path: &Path) -> serde_json::Value {

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use quorum_testkit::{poll_until, Cluster};
 
 pub mod load;
+pub mod process;
 
 pub const QUORUM: &str = env!("CARGO_BIN_EXE_quorum");
 

@@ -1,0 +1,47 @@
+//! Running the `quorum` binary as a user runs it, bounded in time: a hang is killed and its
+//! output shown rather than stalling the suite.
+
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use super::QUORUM;
+
+/// Runs `quorum args...`, waits at most `timeout`, and returns its output and process id.
+pub fn quorum_bounded(args: &[&str], timeout: Duration) -> (Output, u32) {
+    let child = Command::new(QUORUM)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start quorum");
+    let pid = child.id();
+    (wait_bounded(child, timeout), pid)
+}
+
+/// Waits for `child` at most `timeout`, killing it if it is still running, and collects its
+/// output.
+pub fn wait_bounded(mut child: Child, timeout: Duration) -> Output {
+    let started = Instant::now();
+    // Poll instead of blocking so a hang is killed (and its output shown) rather than stalling.
+    let rounds_max = timeout.as_millis() / 100 + 1;
+    for _ in 0..rounds_max {
+        if child.try_wait().expect("wait").is_some() || started.elapsed() >= timeout {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if child.try_wait().expect("wait").is_none() {
+        let _ = child.kill();
+    }
+    child.wait_with_output().expect("collect output")
+}
+
+/// The exit status and both output streams, for an assertion message.
+pub fn show(output: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
