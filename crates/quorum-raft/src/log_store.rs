@@ -33,6 +33,10 @@ pub struct LogStore {
     flushes: mpsc::Sender<LogFlushed<TypeConfig>>,
     /// The highest index a durable snapshot covers; purges never go past it. `None`: no limit.
     purge_limit: Option<Arc<AtomicU64>>,
+    /// The furthest purge openraft asked for that the limit held back. openraft takes a purge
+    /// as done: after installing a snapshot it appends right after the snapshot's last entry,
+    /// so the held-back part must go before that append (see [`LogStore::finish_deferred_purge`]).
+    deferred_purge: Arc<parking_lot::Mutex<Option<RaftLogId<NodeId>>>>,
 }
 
 impl LogStore {
@@ -49,6 +53,7 @@ impl LogStore {
             group,
             flushes,
             purge_limit: None,
+            deferred_purge: Arc::default(),
         }
     }
 
@@ -79,6 +84,43 @@ impl LogStore {
         raw.first()
             .map(|(index, bytes)| decode_entry(*index, bytes).map(|entry| entry.log_id))
             .transpose()
+    }
+
+    /// Completes a purge that the purge limit held back, once a durable snapshot covers it and
+    /// it lies before `next_index`, the first index about to be appended.
+    ///
+    /// openraft purges the whole log when it installs a snapshot from the leader, and does so
+    /// before the snapshot is on disk, so the limit keeps part of the log; openraft then
+    /// appends after the snapshot's last entry, which left a gap the log engine refused: the
+    /// Raft core stopped and the node exited (found by the Redis-Raft #43 regression scenario,
+    /// a majority killed while snapshots raced log appends).
+    fn finish_deferred_purge(&self, next_index: u64) -> Result<(), StorageError<NodeId>> {
+        let Some(pending) = *self.deferred_purge.lock() else {
+            return Ok(());
+        };
+        let limit = self
+            .purge_limit
+            .as_ref()
+            .map_or(u64::MAX, |l| l.load(Ordering::Acquire));
+        if pending.index > limit || pending.index >= next_index {
+            // Still not durable (the append fails loudly if it leaves a gap), or openraft
+            // writes over it again: keep waiting.
+            return Ok(());
+        }
+        tracing::debug!(purged = %pending, "finishing a purge the snapshot limit held back");
+        self.purge_now(pending)?;
+        *self.deferred_purge.lock() = None;
+        Ok(())
+    }
+
+    /// Records the purge point, then drops the entries up to it.
+    fn purge_now(&self, log_id: RaftLogId<NodeId>) -> Result<(), StorageError<NodeId>> {
+        // Record the purge point first, so a crash in between leaves a consistent state.
+        self.write_meta(META_PURGED, &log_id, true)
+            .map_err(|e| StorageIOError::write_logs(&e))?;
+        self.engine
+            .purge_to(self.group, log_id.index)
+            .map_err(|e| StorageIOError::write_logs(&e).into())
     }
 
     /// Fails if the log lost entries that were committed before the last shutdown or crash.
@@ -314,7 +356,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 .map_err(|e| StorageIOError::write_log_entry(entry.log_id, &e))?;
             encoded.push((entry.log_id.index, Bytes::from(bytes)));
         }
-        if !encoded.is_empty() {
+        if let Some(&(next_index, _)) = encoded.first() {
+            self.finish_deferred_purge(next_index)?;
             self.engine
                 .append(self.group, &encoded)
                 .map_err(|e| StorageIOError::write_logs(&e))?;
@@ -335,6 +378,12 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     async fn purge(&mut self, log_id: RaftLogId<NodeId>) -> Result<(), StorageError<NodeId>> {
         let log_id = match &self.purge_limit {
             Some(limit) if log_id.index > limit.load(Ordering::Acquire) => {
+                {
+                    let mut deferred = self.deferred_purge.lock();
+                    if deferred.is_none_or(|d| d.index < log_id.index) {
+                        *deferred = Some(log_id);
+                    }
+                }
                 let limit = limit.load(Ordering::Acquire);
                 let already: Option<RaftLogId<NodeId>> = self.read_meta(META_PURGED)?;
                 match self.log_id_at(limit)? {
@@ -349,11 +398,69 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             }
             _ => log_id,
         };
-        // Record the purge point first, so a crash in between leaves a consistent state.
-        self.write_meta(META_PURGED, &log_id, true)
-            .map_err(|e| StorageIOError::write_logs(&e))?;
-        self.engine
-            .purge_to(self.group, log_id.index)
-            .map_err(|e| StorageIOError::write_logs(&e).into())
+        self.purge_now(log_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use openraft::testing::log_id;
+    use openraft::EntryPayload;
+    use quorum_storage::{LogEngine, LogEngineConfig};
+
+    use super::*;
+
+    /// The shape the Redis-Raft #43 scenario produced: a snapshot through index 20 is installed
+    /// on a node whose log holds 1..=10 and whose durable snapshot covers 5; openraft purges to
+    /// 20 before the installed snapshot is on disk, then appends index 21.
+    #[test]
+    fn a_purge_held_back_by_the_limit_is_finished_before_an_append_past_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Arc::new(
+            LogEngine::open(&dir.path().join("raft-log"), LogEngineConfig::default()).unwrap(),
+        );
+        let entries: Vec<(u64, Bytes)> = (1..=10)
+            .map(|index| {
+                let entry: Entry<TypeConfig> = Entry {
+                    log_id: log_id(1, 1, index),
+                    payload: EntryPayload::Blank,
+                };
+                (index, Bytes::from(bincode::serialize(&entry).unwrap()))
+            })
+            .collect();
+        engine.append(crate::DATA_GROUP, &entries).unwrap();
+        let durable = Arc::new(AtomicU64::new(5));
+        let mut log =
+            LogStore::new(engine.clone(), crate::DATA_GROUP).limit_purge_to(durable.clone());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(log.purge(log_id(1, 1, 20))).unwrap();
+        assert_eq!(
+            engine.first_index(crate::DATA_GROUP),
+            Some(6),
+            "held back at 5"
+        );
+        // Not yet durable: nothing more is purged (an append past the gap would be refused).
+        assert!(log.finish_deferred_purge(21).is_ok());
+        assert_eq!(engine.first_index(crate::DATA_GROUP), Some(6));
+        // The installed snapshot is on disk now: the rest of the purge goes before the append.
+        durable.store(20, Ordering::Release);
+        log.finish_deferred_purge(21).unwrap();
+        assert_eq!(engine.first_index(crate::DATA_GROUP), None);
+        assert_eq!(engine.purged_index(crate::DATA_GROUP), Some(20));
+        let entry: Entry<TypeConfig> = Entry {
+            log_id: log_id(2, 1, 21),
+            payload: EntryPayload::Blank,
+        };
+        engine
+            .append(
+                crate::DATA_GROUP,
+                &[(21, Bytes::from(bincode::serialize(&entry).unwrap()))],
+            )
+            .expect("an append right after the purge point");
+        let state = rt.block_on(log.get_log_state()).unwrap();
+        assert_eq!(state.last_purged_log_id, Some(log_id(1, 1, 20)));
+        assert_eq!(state.last_log_id, Some(log_id(2, 1, 21)));
     }
 }
