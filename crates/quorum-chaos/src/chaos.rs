@@ -39,7 +39,8 @@ pub fn run_chaos(args: ChaosArgs) -> anyhow::Result<u8> {
 
     let mut notes = Vec::new();
     let mut node_args = Vec::new();
-    if classes.contains(&FaultClass::Snapshot) {
+    // Disk faults damage the newest snapshot too, so there must be snapshots to damage.
+    if classes.contains(&FaultClass::Snapshot) || classes.contains(&FaultClass::Disk) {
         node_args.extend([
             "--snapshot-logs-since-last".to_string(),
             args.snapshot_logs_since_last.to_string(),

@@ -6,7 +6,7 @@
 //! (libfaketime). All methods block; the fault injector runs on its own thread.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -40,6 +40,14 @@ pub trait ClusterControl: Send {
     fn add_member(&mut self) -> anyhow::Result<u64>;
     /// Deletes the data directory of stopped node `id`.
     fn wipe(&mut self, id: u64) -> anyhow::Result<()>;
+    /// The data directory of quorum node `id` (to damage it while the node is stopped).
+    fn data_dir(&self, _id: u64) -> anyhow::Result<PathBuf> {
+        bail!("this cluster has no quorum data directories to damage")
+    }
+    /// Everything node `id` has logged so far, across restarts.
+    fn node_log(&self, _id: u64) -> String {
+        String::new()
+    }
     /// Drops every packet from node `from` to node `to` (one direction), until healed.
     fn drop_link(&mut self, _from: u64, _to: u64) -> anyhow::Result<()> {
         bail!("this cluster cannot partition the network (run as root for network namespaces)")
@@ -153,6 +161,14 @@ impl ClusterControl for LocalCluster {
 
     fn wipe(&mut self, id: u64) -> anyhow::Result<()> {
         self.cluster.node_mut(id).wipe_data()
+    }
+
+    fn data_dir(&self, id: u64) -> anyhow::Result<PathBuf> {
+        Ok(self.cluster.node(id).data_dir().to_path_buf())
+    }
+
+    fn node_log(&self, id: u64) -> String {
+        self.cluster.node(id).log()
     }
 
     fn log_tails(&self) -> String {

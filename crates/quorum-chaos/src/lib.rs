@@ -72,8 +72,9 @@ pub struct ChaosArgs {
     #[arg(long = "node-arg", allow_hyphen_values = true)]
     pub node_args: Vec<String>,
 
-    /// Snapshot threshold (log entries) of the nodes when snapshot faults are on, so
-    /// snapshots and their installation race with everything else.
+    /// Snapshot threshold (log entries) of the nodes when snapshot or disk faults are on, so
+    /// snapshots and their installation race with everything else (and disk faults find a
+    /// snapshot to damage).
     #[arg(long, default_value_t = 50)]
     pub snapshot_logs_since_last: u64,
 

@@ -15,6 +15,8 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
+mod disk_damage;
+
 use crate::cluster::ClusterControl;
 use crate::recorder::Recorder;
 use crate::schedule::{Action, KillTarget, PartitionShape, PlannedFault};
@@ -295,6 +297,10 @@ impl Nemesis {
                 self.cluster.restart(victim, &[])?;
                 self.killed.remove(&victim);
                 self.end_event(event);
+            }
+            Action::DiskCorrupt { damage, seed } => {
+                let victim = self.follower(leader)?;
+                self.damage_disk(action, victim, damage, seed)?;
             }
             Action::Clock { skew_hours, ms } => {
                 if !self.cluster.supports_env() {

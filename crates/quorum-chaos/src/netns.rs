@@ -407,6 +407,21 @@ impl ClusterControl for NetnsCluster {
         true
     }
 
+    fn data_dir(&self, id: u64) -> anyhow::Result<PathBuf> {
+        let node = self
+            .nodes
+            .get(&id)
+            .with_context(|| format!("no node {id}"))?;
+        Ok(node.data_dir.clone())
+    }
+
+    fn node_log(&self, id: u64) -> String {
+        self.nodes
+            .get(&id)
+            .and_then(|node| std::fs::read_to_string(&node.log_path).ok())
+            .unwrap_or_default()
+    }
+
     fn log_tails(&self) -> String {
         let mut out = String::new();
         for node in self.nodes.values() {

@@ -8,6 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 use anyhow::bail;
+use quorum_testkit::disk::Corruption;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -26,7 +27,8 @@ pub enum FaultClass {
     Snapshot,
     /// A node restarted with its wall clock skewed by hours (libfaketime).
     Clock,
-    /// Total loss of a minority node's data.
+    /// A minority node's disk: total loss of its data, a full disk, a torn last log record,
+    /// a bit flip or truncation in its log or newest snapshot.
     Disk,
     /// A power cut of a majority or of every node: kill -9 while the nodes keep unsynced log
     /// writes in memory (`quorum node --emulate-power-loss`), so those writes are lost.
@@ -174,6 +176,16 @@ pub enum Action {
     },
     /// kill -9 a follower, delete its data directory, restart it: total loss of its disk.
     DiskLoss,
+    /// kill -9 a follower, damage its data directory as `damage` says (at a place drawn from
+    /// `seed`), restart it. A torn tail must be cut and the node rejoin; other damage must be
+    /// detected (the node refuses to start naming the file, and is replaced by a new member)
+    /// or repaired from its peers, never served.
+    DiskCorrupt {
+        /// What is damaged and how.
+        damage: DiskDamage,
+        /// Chooses the byte.
+        seed: u64,
+    },
     /// Restart a follower on a tmpfs with `spare_kib` KiB free for `ms`, then give it its
     /// space back: writes must be refused cleanly and the node must recover.
     DiskFull {
@@ -194,7 +206,9 @@ impl Action {
             Action::Membership { .. } => FaultClass::Membership,
             Action::Snapshot { .. } => FaultClass::Snapshot,
             Action::Clock { .. } => FaultClass::Clock,
-            Action::DiskLoss | Action::DiskFull { .. } => FaultClass::Disk,
+            Action::DiskLoss | Action::DiskFull { .. } | Action::DiskCorrupt { .. } => {
+                FaultClass::Disk
+            }
             Action::PowerCut { .. } => FaultClass::Power,
         }
     }
@@ -227,10 +241,38 @@ impl fmt::Display for Action {
                 )
             }
             Action::DiskLoss => write!(f, "wipe a follower's data directory (total loss)"),
+            Action::DiskCorrupt { damage, .. } => {
+                write!(f, "{damage} of a stopped follower, restart")
+            }
             Action::DiskFull { spare_kib, ms } => write!(
                 f,
                 "run a follower {ms} ms on a disk with {spare_kib} KiB free (fills up)"
             ),
+        }
+    }
+}
+
+/// What [`Action::DiskCorrupt`] does to a follower's data directory (see `quorum_testkit::disk`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskDamage {
+    /// The newest log file cut in the middle of its last record.
+    TornTail,
+    /// A bit flip or a truncation anywhere in the written part of a log file.
+    Log(Corruption),
+    /// A bit flip or a truncation in the newest snapshot (the log when there is none yet).
+    Snapshot(Corruption),
+}
+
+impl fmt::Display for DiskDamage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let how = |c: &Corruption| match c {
+            Corruption::BitFlip => "a bit flip",
+            Corruption::Truncate => "a truncation",
+        };
+        match self {
+            DiskDamage::TornTail => write!(f, "a torn last log record"),
+            DiskDamage::Log(c) => write!(f, "{} in the Raft log", how(c)),
+            DiskDamage::Snapshot(c) => write!(f, "{} in the newest snapshot", how(c)),
         }
     }
 }
@@ -312,16 +354,25 @@ fn draw(rng: &mut StdRng, class: FaultClass) -> Action {
             skew_hours: if rng.gen_bool(0.5) { 3 } else { -5 },
             ms: rng.gen_range(1_000..3_000),
         },
-        FaultClass::Disk => {
-            if rng.gen_bool(0.5) {
-                Action::DiskLoss
-            } else {
-                Action::DiskFull {
-                    spare_kib: rng.gen_range(64..1024),
-                    ms: rng.gen_range(1_000..4_000),
+        FaultClass::Disk => match rng.gen_range(0..4) {
+            0 => Action::DiskLoss,
+            1 => Action::DiskFull {
+                spare_kib: rng.gen_range(64..1024),
+                ms: rng.gen_range(1_000..4_000),
+            },
+            2 => Action::DiskCorrupt {
+                damage: DiskDamage::TornTail,
+                seed: rng.gen(),
+            },
+            _ => {
+                let how = [Corruption::BitFlip, Corruption::Truncate][rng.gen_range(0..2)];
+                let damage = [DiskDamage::Log(how), DiskDamage::Snapshot(how)][rng.gen_range(0..2)];
+                Action::DiskCorrupt {
+                    damage,
+                    seed: rng.gen(),
                 }
             }
-        }
+        },
     }
 }
 
@@ -379,6 +430,33 @@ mod tests {
         for class in FaultClass::ALL {
             assert!(a.iter().any(|f| f.action.class() == class), "{class}");
         }
+    }
+
+    #[test]
+    fn disk_faults_include_every_kind_of_damage() {
+        let plan = plan(
+            3,
+            Duration::from_secs(600),
+            Duration::from_secs(1),
+            &[FaultClass::Disk],
+        );
+        let damages: Vec<DiskDamage> = plan
+            .iter()
+            .filter_map(|f| match f.action {
+                Action::DiskCorrupt { damage, .. } => Some(damage),
+                _ => None,
+            })
+            .collect();
+        for how in [Corruption::BitFlip, Corruption::Truncate] {
+            for damage in [
+                DiskDamage::TornTail,
+                DiskDamage::Log(how),
+                DiskDamage::Snapshot(how),
+            ] {
+                assert!(damages.contains(&damage), "{damage} never drawn");
+            }
+        }
+        assert!(plan.iter().any(|f| f.action == Action::DiskLoss));
     }
 
     #[test]
