@@ -273,21 +273,26 @@ impl Node {
         let started = Instant::now();
         let addr = self.addrs.http;
         let id = self.id;
-        poll_until(
+        // An exit ends the wait at once (`Some(Err)`); `Err` only means "not yet".
+        let outcome = poll_until(
             &format!("node {id} to serve /healthz"),
             timeout,
             Duration::from_millis(50),
             || {
                 if !self.is_running() {
-                    return Err(format!("node {id} exited after {:?}", started.elapsed()));
+                    return Ok(Some(Err(format!(
+                        "node {id} exited after {:?}",
+                        started.elapsed()
+                    ))));
                 }
                 match http::get(addr, "/healthz", PROBE_TIMEOUT) {
-                    Ok(r) if r.is_success() => Ok(Some(())),
+                    Ok(r) if r.is_success() => Ok(Some(Ok(()))),
                     Ok(r) => Err(format!("HTTP {}", r.status)),
                     Err(err) => Err(format!("{err:#}")),
                 }
             },
-        )
+        )?;
+        outcome.map_err(anyhow::Error::msg)
     }
 
     /// A blocking Redis connection with 10 s read/write timeouts (no test hangs on a reply).
