@@ -553,17 +553,17 @@ fn nats_7549_bit_flip_on_a_minority_is_detected_and_never_served() {
 /// the quorum's own fsync hid the race; with one, the leader's write is the only copy.
 ///
 /// Scenario: a single-node cluster under a write load (two writers, SET of unique keys and
-/// INCR of a counter) is killed with `kill -9` three times and restarted from its data
-/// directory; every write acknowledged before a crash must be there after it, and the counter
-/// must lie between the acknowledged and the sent INCRs. `kill -9` keeps the page cache, so
-/// this catches a reply sent before the entry reached the log (etcd's race), not a missing
-/// fsync; the power-loss fault of `quorum chaos` and the `ack-before-fsync` planted bug
-/// cover that one.
+/// INCR of a counter) is killed three times mid-load and restarted from its data directory;
+/// every write acknowledged before a crash must be there after it, and the counter must lie
+/// between the acknowledged and the sent INCRs. The node runs with `--emulate-power-loss`, so
+/// `kill -9` also loses every log write not yet fsynced, as a power cut would (plain `kill -9`
+/// keeps the page cache): a reply sent before the entry was durable loses the write.
 #[test]
 fn etcd_14370_single_node_loses_no_acknowledged_write_on_crash() {
     let started = Instant::now();
     let mut cluster = Cluster::builder(std::path::Path::new(QUORUM))
         .nodes(1)
+        .arg("--emulate-power-loss")
         .start()
         .expect("start a one-node cluster");
     let id = cluster.ids()[0];
