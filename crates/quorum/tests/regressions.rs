@@ -98,6 +98,18 @@ fn purged_indexes(cluster: &Cluster, ids: &[u64]) -> Vec<u64> {
         .collect()
 }
 
+/// A three-node cluster that snapshots every `every` applied entries and keeps `keep` log
+/// entries behind each snapshot.
+fn snapshotting_cluster(every: u64, keep: u64) -> Cluster {
+    let (every, keep) = (every.to_string(), keep.to_string());
+    cluster(&[
+        "--snapshot-logs-since-last",
+        &every,
+        "--logs-to-keep-after-snapshot",
+        &keep,
+    ])
+}
+
 /// Waits until every node in `ids` reports a snapshot.
 fn wait_snapshots(cluster: &Cluster, ids: &[u64]) {
     for &id in ids {
@@ -279,12 +291,7 @@ fn redis_raft_19_frozen_leader_serves_no_stale_read_when_it_wakes() {
 #[test]
 fn redis_raft_43_every_node_restarts_after_kills_of_a_majority() {
     let started = Instant::now();
-    let mut cluster = cluster(&[
-        "--snapshot-logs-since-last",
-        "20",
-        "--logs-to-keep-after-snapshot",
-        "5",
-    ]);
+    let mut cluster = snapshotting_cluster(20, 5);
     let ids = cluster.ids();
     let load = start_load(&cluster);
     load.wait_acks(300, RUN_PHASE, Duration::from_secs(15))
@@ -353,12 +360,7 @@ fn redis_raft_43_every_node_restarts_after_kills_of_a_majority() {
 #[test]
 fn openraft_511_purged_prev_log_id_never_truncates_committed_entries() {
     let started = Instant::now();
-    let mut cluster = cluster(&[
-        "--snapshot-logs-since-last",
-        "1",
-        "--logs-to-keep-after-snapshot",
-        "0",
-    ]);
+    let mut cluster = snapshotting_cluster(1, 0);
     let ids = cluster.ids();
     let mut logs = Vec::new();
     for round in 0..3 {
