@@ -59,14 +59,20 @@ pub fn run_sentinel(args: ChaosArgs) -> anyhow::Result<u8> {
         anyhow::bail!("--target redis-sentinel needs --nodes 3 or more (a primary, replicas and a Sentinel majority)");
     }
     let mut notes = Vec::new();
-    for class in left_out {
-        notes.push(match (class, &unavailable) {
-            (FaultClass::Partition, Some(reason)) => format!("partition faults skipped: {reason}"),
-            _ => format!(
-                "{class} faults are not injected into Redis (the Redis target injects kill, \
-                 pause and partition)"
-            ),
-        });
+    if let (true, Some(reason)) = (left_out.contains(&FaultClass::Partition), &unavailable) {
+        notes.push(format!("partition faults skipped: {reason}"));
+    }
+    let not_redis: Vec<&str> = left_out
+        .iter()
+        .filter(|c| !SUPPORTED.contains(c))
+        .map(|c| c.name())
+        .collect();
+    if !not_redis.is_empty() {
+        notes.push(format!(
+            "{} faults are not injected into Redis (the Redis target injects kill, pause and \
+             partition)",
+            not_redis.join(", ")
+        ));
     }
     let faults_text: Vec<&str> = classes.iter().map(|c| c.name()).collect();
     eprintln!(
