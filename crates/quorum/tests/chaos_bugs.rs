@@ -30,6 +30,10 @@ struct Run<'a> {
     extra: &'a [&'a str],
 }
 
+/// What a read that could not have happened is reported as: a stale read on a list-append key,
+/// a non-linearizable history on a register, a read outside the possible counts on a counter.
+const STALE_READ_CLASSES: &[&str] = &["stale_read", "not_linearizable", "counter_mismatch"];
+
 /// A finished run: its output and the anomaly classes of its report.
 struct Outcome {
     output: Output,
@@ -145,7 +149,7 @@ fn follower_local_reads_are_reported_as_stale_reads() {
         duration: "8s",
         extra: &[],
     }
-    .assert_caught_as(&["stale_read"]);
+    .assert_caught_as(STALE_READ_CLASSES);
 }
 
 #[test]
@@ -157,7 +161,9 @@ fn skipped_dedup_is_reported_as_duplicate_apply() {
         faults: "kill,pause",
         seed: "2",
         interval: "2s",
-        duration: "16s",
+        // Two leader kills and two long pauses; no majority kill, whose recovery can take
+        // long on a loaded machine and is not what this test is about.
+        duration: "10s",
         extra: &[],
     }
     .assert_caught_as(&["duplicate_apply"]);
@@ -177,5 +183,5 @@ fn a_lease_without_clock_bound_is_reported_as_stale_reads() {
         duration: "16s",
         extra: &["--sticky-clients", "--op-timeout-ms", "500"],
     }
-    .assert_caught_as(&["stale_read"]);
+    .assert_caught_as(STALE_READ_CLASSES);
 }
