@@ -79,6 +79,8 @@ class QuorumCluster:
             "--peer-listen", f"127.0.0.1:{self.peer_ports[i]}",
             "--http-listen", f"127.0.0.1:{self.http_ports[i]}",
             "--initial-cluster", initial,
+            # As `quorum dev` does: nodes sharing one machine share its cores.
+            "--worker-threads", str(max(1, (os.cpu_count() or 1) // self.n)),
         ]
         return self.wrap(i, argv) if self.wrap else argv
 

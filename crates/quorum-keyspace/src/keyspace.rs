@@ -101,7 +101,30 @@ impl Keyspace {
         value: Value,
         expires_at_ms: Option<u64>,
     ) -> Option<Entry> {
-        let previous = self.remove(&key);
+        if let Some(entry) = self.entries.get_mut(&key) {
+            // Overwriting an existing key (the common SET): the SCAN-order node stays where it
+            // is (same key, same position), so only the value and the deadline change.
+            let previous = std::mem::replace(
+                entry,
+                Entry {
+                    value,
+                    expires_at_ms,
+                },
+            );
+            self.used_memory_bytes = self.used_memory_bytes
+                - entry_memory_bytes(&key, &previous.value, previous.expires_at_ms)
+                + entry_memory_bytes(&key, &entry.value, expires_at_ms);
+            if previous.expires_at_ms != expires_at_ms {
+                if let Some(at) = previous.expires_at_ms {
+                    let removed = self.deadlines.remove(&(at, key.clone()));
+                    debug_assert!(removed, "deadline index out of step with entries");
+                }
+                if let Some(at) = expires_at_ms {
+                    self.deadlines.insert((at, key));
+                }
+            }
+            return Some(previous);
+        }
         self.used_memory_bytes += entry_memory_bytes(&key, &value, expires_at_ms);
         if let Some(at) = expires_at_ms {
             self.deadlines.insert((at, key.clone()));
@@ -114,7 +137,7 @@ impl Keyspace {
                 expires_at_ms,
             },
         );
-        previous
+        None
     }
 
     /// Replaces the value under an existing `key`, keeping its deadline. Returns `false`
@@ -261,5 +284,26 @@ mod tests {
         assert_eq!(ks.used_memory_bytes(), 0);
         assert!(ks.scan_order.is_empty());
         assert!(!ks.set_expiry(b"k", Some(1)));
+    }
+
+    #[test]
+    fn overwriting_a_key_moves_its_deadline_and_keeps_one_scan_node() {
+        let mut ks = Keyspace::new();
+        ks.insert(Bytes::from_static(b"k"), s("1"), Some(5));
+        let previous = ks.insert(Bytes::from_static(b"k"), s("22"), Some(9));
+        assert_eq!(previous.map(|e| e.expires_at_ms), Some(Some(5)));
+        assert!(ks.expired_keys(6, 10).is_empty());
+        assert_eq!(ks.expired_keys(9, 10), vec![Bytes::from_static(b"k")]);
+        assert_eq!(
+            (ks.len(), ks.expires_count(), ks.scan_order.len()),
+            (1, 1, 1)
+        );
+        let mut fresh = Keyspace::new();
+        fresh.insert(Bytes::from_static(b"k"), s("22"), Some(9));
+        assert_eq!(ks.used_memory_bytes(), fresh.used_memory_bytes());
+        ks.insert(Bytes::from_static(b"k"), s("3"), None);
+        assert_eq!(ks.expires_count(), 0);
+        ks.remove(b"k");
+        assert_eq!(ks.used_memory_bytes(), 0);
     }
 }

@@ -1,5 +1,8 @@
 //! The client side: openraft's `RaftNetworkFactory`/`RaftNetwork` over tonic, and a
 //! [`PeerClient`] for quorum's own calls (forward, read index, admin).
+//!
+//! Replication (AppendEntries of a replication session) travels over one long-lived
+//! bidirectional stream per follower ([`AppendStream`]); everything else is a unary call.
 
 use std::time::Duration;
 
@@ -15,6 +18,8 @@ use quorum_raft::{openraft, Node, TypeConfig};
 use quorum_types::NodeId;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::messages::{AdminRequest, AdminResult, ForwardRequest, ForwardResult, ReadIndexResult};
@@ -121,12 +126,7 @@ impl PeerClient {
         Resp: DeserializeOwned,
         E: std::error::Error + DeserializeOwned,
     {
-        let unreachable = |e: &dyn std::fmt::Display| {
-            RPCError::Unreachable(Unreachable::new(&std::io::Error::other(format!(
-                "peer {}: {e}",
-                self.addr
-            ))))
-        };
+        let unreachable = |e: &dyn std::fmt::Display| unreachable(&self.addr, e);
         let data =
             bincode::serialize(request).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
         let mut req = tonic::Request::new(Payload { data });
@@ -138,9 +138,86 @@ impl PeerClient {
             RaftCall::InstallSnapshot => grpc.install_snapshot(req).await,
         };
         let reply = reply.map_err(|status| unreachable(&status.message()))?;
-        let result: Result<Resp, E> = bincode::deserialize(&reply.into_inner().data)
-            .map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
-        result.map_err(|e| RPCError::RemoteError(RemoteError::new(0, e)))
+        decode_reply(&reply.into_inner())
+    }
+
+    /// Opens an AppendEntries stream to this peer.
+    async fn open_append_stream<E: std::error::Error>(
+        &self,
+        timeout: Duration,
+    ) -> Result<AppendStream, RPCError<NodeId, Node, E>> {
+        // One request is in flight at a time; the slot lets `send` complete without waiting
+        // for the HTTP/2 connection to take the message.
+        let (requests, outgoing) = mpsc::channel(1);
+        let mut grpc = self.grpc.clone();
+        let opened = tokio::time::timeout(
+            timeout,
+            grpc.append_entries_stream(ReceiverStream::new(outgoing)),
+        )
+        .await
+        .map_err(|_| unreachable(&self.addr, &"timed out opening the AppendEntries stream"))?
+        .map_err(|status| unreachable(&self.addr, &status.message()))?;
+        Ok(AppendStream {
+            addr: self.addr.clone(),
+            requests,
+            replies: opened.into_inner(),
+        })
+    }
+}
+
+fn unreachable<E: std::error::Error>(
+    addr: &str,
+    e: &dyn std::fmt::Display,
+) -> RPCError<NodeId, Node, E> {
+    RPCError::Unreachable(Unreachable::new(&std::io::Error::other(format!(
+        "peer {addr}: {e}"
+    ))))
+}
+
+/// Decodes a Raft reply: the peer's `Result`, its error becoming a remote error.
+fn decode_reply<Resp, E>(reply: &Payload) -> Result<Resp, RPCError<NodeId, Node, E>>
+where
+    Resp: DeserializeOwned,
+    E: std::error::Error + DeserializeOwned,
+{
+    let result: Result<Resp, E> =
+        bincode::deserialize(&reply.data).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+    result.map_err(|e| RPCError::RemoteError(RemoteError::new(0, e)))
+}
+
+/// A long-lived AppendEntries stream to one follower: a request, then its reply, in turn.
+struct AppendStream {
+    addr: String,
+    requests: mpsc::Sender<Payload>,
+    replies: tonic::Streaming<Payload>,
+}
+
+impl AppendStream {
+    /// Sends one request and waits for its reply. After any error the stream is out of step
+    /// (a late reply may still arrive) and must be dropped.
+    async fn call(
+        &mut self,
+        rpc: &AppendEntriesRequest<TypeConfig>,
+        timeout: Duration,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
+        let data = bincode::serialize(rpc).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        let exchange = async {
+            self.requests
+                .send(Payload { data })
+                .await
+                .map_err(|_| "AppendEntries stream closed".to_string())?;
+            match self.replies.message().await {
+                Ok(Some(reply)) => Ok(reply),
+                Ok(None) => Err("AppendEntries stream ended".to_string()),
+                Err(status) => Err(status.message().to_string()),
+            }
+        };
+        let reply = match tokio::time::timeout(timeout, exchange).await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(reason)) => return Err(unreachable(&self.addr, &reason)),
+            Err(_) => return Err(unreachable(&self.addr, &"AppendEntries timed out")),
+        };
+        decode_reply(&reply)
     }
 }
 
@@ -151,7 +228,9 @@ enum RaftCall {
     InstallSnapshot,
 }
 
-/// openraft's network factory: one [`PeerNetwork`] connection per target node.
+/// openraft's network factory: one [`PeerConnection`] per replication session, heartbeat round
+/// or election. Each gets a channel of its own (as before streams existed): a connection that
+/// broke in some way no one noticed stays confined to the session that saw it.
 #[derive(Clone, Default)]
 pub struct PeerNetwork;
 
@@ -159,6 +238,10 @@ pub struct PeerNetwork;
 pub struct PeerConnection {
     target: NodeId,
     client: Result<PeerClient, String>,
+    /// The replication stream, opened on the second AppendEntries and dropped after an error.
+    append_stream: Option<AppendStream>,
+    /// AppendEntries calls made through this connection.
+    append_calls: u64,
 }
 
 impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
@@ -168,6 +251,8 @@ impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
         PeerConnection {
             target,
             client: PeerClient::new(&node.addr).map_err(|e| e.to_string()),
+            append_stream: None,
+            append_calls: 0,
         }
     }
 }
@@ -199,11 +284,28 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
-        let client = self.client()?;
-        client
-            .raft_call(RaftCall::AppendEntries, &rpc, option.hard_ttl())
-            .await
-            .map_err(|e| remote(self.target, e))
+        let timeout = option.hard_ttl();
+        self.append_calls += 1;
+        if self.append_calls == 1 {
+            // openraft makes a connection per leadership-confirming heartbeat round, used for
+            // one call: opening a stream would cost an extra round trip there. A replication
+            // session makes many calls and switches to the stream from its second one on.
+            let client = self.client()?;
+            return client
+                .raft_call(RaftCall::AppendEntries, &rpc, timeout)
+                .await
+                .map_err(|e| remote(self.target, e));
+        }
+        if self.append_stream.is_none() {
+            let opened = self.client()?.open_append_stream(timeout).await;
+            self.append_stream = Some(opened.map_err(|e| remote(self.target, e))?);
+        }
+        let stream = self.append_stream.as_mut().expect("opened above");
+        let reply = stream.call(&rpc, timeout).await;
+        if matches!(reply, Err(RPCError::Unreachable(_) | RPCError::Network(_))) {
+            self.append_stream = None;
+        }
+        reply.map_err(|e| remote(self.target, e))
     }
 
     async fn install_snapshot(

@@ -3,12 +3,15 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+
+use futures_util::Stream;
 
 use quorum_raft::Raft;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, Streaming};
 
 use crate::messages::{AdminRequest, AdminResult, ForwardRequest, ForwardResult, ReadIndexResult};
 use crate::proto::peer_server::{Peer, PeerServer};
@@ -39,17 +42,53 @@ fn decode<T: DeserializeOwned>(request: Request<Payload>) -> Result<T, Status> {
         .map_err(|e| Status::invalid_argument(format!("undecodable payload: {e}")))
 }
 
-fn encode<T: Serialize>(value: &T) -> Result<Response<Payload>, Status> {
+fn encode_payload<T: Serialize>(value: &T) -> Result<Payload, Status> {
     bincode::serialize(value)
-        .map(|data| Response::new(Payload { data }))
+        .map(|data| Payload { data })
         .map_err(|e| Status::internal(format!("unencodable reply: {e}")))
 }
+
+fn encode<T: Serialize>(value: &T) -> Result<Response<Payload>, Status> {
+    encode_payload(value).map(Response::new)
+}
+
+/// The replies of one `AppendEntriesStream`: one per request, in order.
+type AppendEntriesReplies = Pin<Box<dyn Stream<Item = Result<Payload, Status>> + Send + 'static>>;
 
 #[tonic::async_trait]
 impl<H: PeerHandler> Peer for PeerService<H> {
     async fn append_entries(&self, request: Request<Payload>) -> Result<Response<Payload>, Status> {
         let result = self.raft.append_entries(decode(request)?).await;
         encode(&result)
+    }
+
+    type AppendEntriesStreamStream = AppendEntriesReplies;
+
+    async fn append_entries_stream(
+        &self,
+        request: Request<Streaming<Payload>>,
+    ) -> Result<Response<AppendEntriesReplies>, Status> {
+        // Requests are handled one at a time in the task that sends the replies: openraft
+        // keeps one AppendEntries in flight per follower, so there is nothing to overlap, and
+        // no extra task hand-off sits on the replication path.
+        let incoming = request.into_inner();
+        let replies = futures_util::stream::unfold(
+            (incoming, self.raft.clone()),
+            |(mut incoming, raft)| async move {
+                let reply = match incoming.message().await {
+                    Ok(Some(payload)) => match bincode::deserialize(&payload.data) {
+                        Ok(rpc) => encode_payload(&raft.append_entries(rpc).await),
+                        Err(e) => Err(Status::invalid_argument(format!(
+                            "undecodable payload: {e}"
+                        ))),
+                    },
+                    Ok(None) => return None,
+                    Err(status) => Err(status),
+                };
+                Some((reply, (incoming, raft)))
+            },
+        );
+        Ok(Response::new(Box::pin(replies)))
     }
 
     async fn vote(&self, request: Request<Payload>) -> Result<Response<Payload>, Status> {

@@ -130,6 +130,12 @@ pub struct NodeArgs {
     #[serde(skip)]
     pub chaos_bugs: Vec<quorum_server::chaos_bugs::ChaosBug>,
 
+    /// Threads that run the node's async tasks (client connections, Raft, replication);
+    /// 0 means one per CPU core. Several nodes sharing one machine (as under `quorum dev`)
+    /// do better with fewer each: fewer threads means fewer context switches per request.
+    #[arg(long, env = "QUORUM_WORKER_THREADS", default_value_t = 0)]
+    pub worker_threads: usize,
+
     /// TOML file with defaults for any of these flags (keys as the flag names).
     #[arg(long, env = "QUORUM_CONFIG")]
     #[serde(skip)]
@@ -154,7 +160,11 @@ pub fn run(args: NodeArgs, log_format: LogFormat, log_level: Option<&str>) -> an
         tracing::warn!(%bug, "PLANTED BUG: this node is broken on purpose (--chaos-bug)");
         quorum_server::chaos_bugs::plant(*bug);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if args.worker_threads > 0 {
+        runtime.worker_threads(args.worker_threads);
+    }
+    let runtime = runtime
         .enable_all()
         .thread_name("quorum-node")
         .build()
