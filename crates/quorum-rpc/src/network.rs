@@ -58,7 +58,7 @@ pub struct PeerClient {
 macro_rules! call {
     ($self:ident, $method:ident, $req:expr, $timeout:expr) => {{
         let data = bincode::serialize($req).map_err(|e| $self.error(e))?;
-        let mut request = tonic::Request::new(Payload { data });
+        let mut request = tonic::Request::new(Payload { data, seq: 0 });
         request.set_timeout($timeout);
         let reply = $self
             .grpc
@@ -129,7 +129,7 @@ impl PeerClient {
         let unreachable = |e: &dyn std::fmt::Display| unreachable(&self.addr, e);
         let data =
             bincode::serialize(request).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
-        let mut req = tonic::Request::new(Payload { data });
+        let mut req = tonic::Request::new(Payload { data, seq: 0 });
         req.set_timeout(timeout);
         let mut grpc = self.grpc.clone();
         let reply = match kind {
@@ -161,6 +161,8 @@ impl PeerClient {
             addr: self.addr.clone(),
             requests,
             replies: opened.into_inner(),
+            seq: 0,
+            in_flight: false,
         })
     }
 }
@@ -186,13 +188,31 @@ where
 }
 
 /// A long-lived AppendEntries stream to one follower: a request, then its reply, in turn.
+///
+/// Cancellation matters here: openraft wraps every `append_entries` call in its own timeout
+/// and drops the future when it fires, possibly after the request went out and before its
+/// reply came back. Reading that late reply as the answer to the next request would make the
+/// leader believe the follower holds entries it never acknowledged, and commit without a
+/// majority (found by `quorum chaos`: lost acknowledged INCRs). So a call that did not finish
+/// leaves `in_flight` set and the stream is discarded, and every reply must echo its
+/// request's `seq`.
 struct AppendStream {
     addr: String,
     requests: mpsc::Sender<Payload>,
     replies: tonic::Streaming<Payload>,
+    /// The `seq` of the last request sent.
+    seq: u64,
+    /// A request was sent and its reply not yet read (its call was cancelled if this is seen
+    /// at the start of the next call).
+    in_flight: bool,
 }
 
 impl AppendStream {
+    /// Whether the stream may carry another request (no reply is owed on it).
+    fn is_usable(&self) -> bool {
+        !self.in_flight
+    }
+
     /// Sends one request and waits for its reply. After any error the stream is out of step
     /// (a late reply may still arrive) and must be dropped.
     async fn call(
@@ -200,14 +220,25 @@ impl AppendStream {
         rpc: &AppendEntriesRequest<TypeConfig>,
         timeout: Duration,
     ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
+        debug_assert!(
+            self.is_usable(),
+            "a stream owing a reply must not be reused"
+        );
         let data = bincode::serialize(rpc).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+        self.seq += 1;
+        let seq = self.seq;
+        self.in_flight = true;
         let exchange = async {
             self.requests
-                .send(Payload { data })
+                .send(Payload { data, seq })
                 .await
                 .map_err(|_| "AppendEntries stream closed".to_string())?;
             match self.replies.message().await {
-                Ok(Some(reply)) => Ok(reply),
+                Ok(Some(reply)) if reply.seq == seq => Ok(reply),
+                Ok(Some(reply)) => Err(format!(
+                    "AppendEntries stream out of step: reply {} to request {seq}",
+                    reply.seq
+                )),
                 Ok(None) => Err("AppendEntries stream ended".to_string()),
                 Err(status) => Err(status.message().to_string()),
             }
@@ -217,6 +248,7 @@ impl AppendStream {
             Ok(Err(reason)) => return Err(unreachable(&self.addr, &reason)),
             Err(_) => return Err(unreachable(&self.addr, &"AppendEntries timed out")),
         };
+        self.in_flight = false;
         decode_reply(&reply)
     }
 }
@@ -295,6 +327,10 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
                 .raft_call(RaftCall::AppendEntries, &rpc, timeout)
                 .await
                 .map_err(|e| remote(self.target, e));
+        }
+        if self.append_stream.as_ref().is_some_and(|s| !s.is_usable()) {
+            // The previous call was cancelled mid-exchange: its reply may still arrive.
+            self.append_stream = None;
         }
         if self.append_stream.is_none() {
             let opened = self.client()?.open_append_stream(timeout).await;

@@ -42,14 +42,14 @@ fn decode<T: DeserializeOwned>(request: Request<Payload>) -> Result<T, Status> {
         .map_err(|e| Status::invalid_argument(format!("undecodable payload: {e}")))
 }
 
-fn encode_payload<T: Serialize>(value: &T) -> Result<Payload, Status> {
+fn encode_payload<T: Serialize>(value: &T, seq: u64) -> Result<Payload, Status> {
     bincode::serialize(value)
-        .map(|data| Payload { data })
+        .map(|data| Payload { data, seq })
         .map_err(|e| Status::internal(format!("unencodable reply: {e}")))
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Response<Payload>, Status> {
-    encode_payload(value).map(Response::new)
+    encode_payload(value, 0).map(Response::new)
 }
 
 /// The replies of one `AppendEntriesStream`: one per request, in order.
@@ -77,7 +77,7 @@ impl<H: PeerHandler> Peer for PeerService<H> {
             |(mut incoming, raft)| async move {
                 let reply = match incoming.message().await {
                     Ok(Some(payload)) => match bincode::deserialize(&payload.data) {
-                        Ok(rpc) => encode_payload(&raft.append_entries(rpc).await),
+                        Ok(rpc) => encode_payload(&raft.append_entries(rpc).await, payload.seq),
                         Err(e) => Err(Status::invalid_argument(format!(
                             "undecodable payload: {e}"
                         ))),
