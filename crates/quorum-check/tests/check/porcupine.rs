@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use porcupine_rs::{Model, Operation as POperation};
+use porcupine_rs::{CheckResult, Model, Operation as POperation};
 use quorum_check::{Call, Consistency, History, Outcome, Reply};
 
 /// A register whose values are interned (0 is nil).
@@ -165,6 +165,28 @@ pub fn all_keys_linearizable(history: &History) -> bool {
 
 /// Porcupine's verdict on every register key of `history` (see [`all_keys_linearizable`]).
 pub fn all_registers_linearizable(history: &History) -> bool {
+    register_histories(history)
+        .values()
+        .all(|ops| porcupine_rs::check_operations::<Register>(ops))
+}
+
+/// porcupine's verdict on every register key, giving up after `timeout` per key: `Illegal` if
+/// any key is not linearizable, else `Unknown` if any search ran out of time, else `Ok`. For
+/// invalid histories, where porcupine must exhaust its search space and a large generated
+/// history can keep it busy for minutes.
+pub fn registers_verdict_within(history: &History, timeout: std::time::Duration) -> CheckResult {
+    let mut verdict = CheckResult::Ok;
+    for ops in register_histories(history).values() {
+        match porcupine_rs::check_operations_timeout::<Register>(ops, timeout) {
+            CheckResult::Illegal => return CheckResult::Illegal,
+            CheckResult::Unknown => verdict = CheckResult::Unknown,
+            CheckResult::Ok => {}
+        }
+    }
+    verdict
+}
+
+fn register_histories(history: &History) -> BTreeMap<&str, Vec<POperation<Register>>> {
     let mut by_key: BTreeMap<&str, Vec<POperation<Register>>> = BTreeMap::new();
     let mut ids: HashMap<String, u64> = HashMap::new();
     let mut intern = |value: &Option<String>| -> u64 {
@@ -215,6 +237,4 @@ pub fn all_registers_linearizable(history: &History) -> bool {
         });
     }
     by_key
-        .values()
-        .all(|ops| porcupine_rs::check_operations::<Register>(ops))
 }
