@@ -72,10 +72,7 @@ pub fn run_chaos(args: ChaosArgs) -> anyhow::Result<u8> {
         }
     };
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = run::runtime()?;
     runtime.block_on(async move {
         let endpoints = cluster.endpoints();
         let endpoint_names = run::endpoint_names(&endpoints);

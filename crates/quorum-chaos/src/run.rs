@@ -247,6 +247,15 @@ pub fn spawn_interrupt(shared: Arc<Shared>) -> JoinHandle<()> {
 
 /// A random seed when none was given (time and process id: reproducibility comes from
 /// printing it, not from its quality).
+/// The multi-threaded runtime every `quorum chaos` / `quorum verify` run uses.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context as _;
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
 pub fn seed_or_random(seed: Option<u64>) -> u64 {
     seed.unwrap_or_else(|| {
         let nanos = std::time::SystemTime::now()

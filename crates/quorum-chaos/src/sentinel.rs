@@ -21,8 +21,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
-
 pub use discovery::Sentinels;
 
 use crate::checks::{self, Liveness};
@@ -93,10 +91,7 @@ pub fn run_sentinel(args: ChaosArgs) -> anyhow::Result<u8> {
         unavailable.is_none(),
     )?;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = run::runtime()?;
     runtime.block_on(async move {
         let endpoints = cluster.endpoints();
         let endpoint_names = run::endpoint_names(&endpoints);

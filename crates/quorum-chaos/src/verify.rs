@@ -31,10 +31,7 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<u8> {
         endpoints.len(),
         args.workload.clients
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = run::runtime()?;
     runtime.block_on(async {
         let session = run::Session::start(&args.workload, prefix.clone(), seed, endpoints.clone())?;
         let shared = std::sync::Arc::new(crate::nemesis::Shared::default());

@@ -65,6 +65,18 @@ fn assert_same_digest(cluster: &Cluster, ids: &[u64]) {
     .unwrap();
 }
 
+/// The end of a scenario: once every node caught up, each holds every acknowledged INCR, all
+/// hold the same state, and none panicked.
+fn assert_every_node_kept_every_ack(cluster: &Cluster, ids: &[u64], logs: &[WriterLog]) {
+    wait_converged(cluster, ids, CATCH_UP).expect("converge");
+    assert_incr_replies_sane(logs);
+    for &id in ids {
+        assert_node_has_acked(cluster, id, true, logs);
+    }
+    assert_same_digest(cluster, ids);
+    assert_no_panics(cluster);
+}
+
 /// Panic messages in any node's log: a panic inside the Raft core can leave the process up.
 fn assert_no_panics(cluster: &Cluster) {
     let panics: Vec<String> = cluster
@@ -331,13 +343,7 @@ fn redis_raft_43_every_node_restarts_after_kills_of_a_majority() {
     }
     let logs = load.finish();
     summarize(&logs);
-    wait_converged(&cluster, &ids, CATCH_UP).expect("converge");
-    assert_incr_replies_sane(&logs);
-    for &id in &ids {
-        assert_node_has_acked(&cluster, id, true, &logs);
-    }
-    assert_same_digest(&cluster, &ids);
-    assert_no_panics(&cluster);
+    assert_every_node_kept_every_ack(&cluster, &ids, &logs);
     eprintln!("test took {:?}", started.elapsed());
 }
 
@@ -409,13 +415,7 @@ fn openraft_511_purged_prev_log_id_never_truncates_committed_entries() {
     load.wait_acks(150, Duration::from_millis(500), CATCH_UP)
         .expect("writes after the last failover");
     logs.extend(load.finish());
-    wait_converged(&cluster, &ids, CATCH_UP).expect("converge");
-    assert_incr_replies_sane(&logs);
-    for &id in &ids {
-        assert_node_has_acked(&cluster, id, true, &logs);
-    }
-    assert_same_digest(&cluster, &ids);
-    assert_no_panics(&cluster);
+    assert_every_node_kept_every_ack(&cluster, &ids, &logs);
     eprintln!("test took {:?}", started.elapsed());
 }
 
