@@ -13,6 +13,7 @@
 pub mod chaos_bugs;
 mod log_store;
 mod proposal;
+pub mod runtime;
 mod sm_store;
 mod state_machine;
 
@@ -20,6 +21,7 @@ use std::io::Cursor;
 
 pub use log_store::{LogIntegrityError, LogStore};
 pub use proposal::{Op, Proposal, ProposalReply};
+pub use runtime::{QuorumInstant, QuorumRuntime};
 pub use sm_store::{SharedStateMachine, StateMachineStore};
 pub use state_machine::{SnapshotDataError, StateMachine};
 
@@ -37,7 +39,7 @@ openraft::declare_raft_types!(
         Node = Node,
         Entry = openraft::Entry<TypeConfig>,
         SnapshotData = Cursor<Vec<u8>>,
-        AsyncRuntime = openraft::TokioRuntime,
+        AsyncRuntime = runtime::QuorumRuntime,
 );
 
 /// A running Raft node of quorum's type.

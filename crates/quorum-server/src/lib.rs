@@ -25,6 +25,9 @@ pub use config::{NodeConfig, RaftTuning};
 /// Planted bugs (`quorum node --chaos-bug NAME`), only with the `chaos-bugs` feature.
 #[cfg(feature = "chaos-bugs")]
 pub use quorum_raft::chaos_bugs;
+/// This process's monotonic clock rate (`quorum node --clock-rate`), set once before the node
+/// starts; see `quorum_raft::runtime`.
+pub use quorum_raft::runtime::{clock_rate, set_clock_rate, CLOCK_RATES};
 
 use std::future::Future;
 use std::path::Path;
@@ -148,7 +151,8 @@ pub async fn run_node_with_seams(
     let quiet = node.config.raft.vote_quiet_period();
     let elect_raft = raft.clone();
     tokio::spawn(async move {
-        tokio::time::sleep(quiet).await;
+        // On this node's clock (`--clock-rate`), like the lease it must outlast.
+        quorum_raft::runtime::sleep(quiet).await;
         elect_raft.runtime_config().elect(true);
         tracing::debug!(?quiet, "vote quiet period over: elections enabled");
     });

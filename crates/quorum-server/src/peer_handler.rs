@@ -51,6 +51,8 @@ impl PeerHandler for NodePeerHandler {
     }
 
     fn votes_allowed(&self) -> bool {
-        self.0.started.elapsed() >= self.0.config.raft.vote_quiet_period()
+        // Measured on this node's clock (`--clock-rate`), as the quiet period in `run_node`.
+        quorum_raft::runtime::local_duration(self.0.started.elapsed())
+            >= self.0.config.raft.vote_quiet_period()
     }
 }

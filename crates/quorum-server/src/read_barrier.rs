@@ -42,7 +42,9 @@ use quorum_types::NodeId;
 use quorum_rpc::messages::PeerError;
 use quorum_types::ErrorReply;
 use tokio::sync::{mpsc, oneshot};
-use tokio::time::{sleep, timeout_at, Instant};
+// This node's clock (`quorum_raft::runtime`): the lease is measured at `--clock-rate`, like
+// openraft's vote lease it rests on.
+use quorum_raft::runtime::{sleep, timeout_at, QuorumInstant as Instant};
 
 use crate::cluster::{no_quorum_error, timeout_error, ClusterView, Route};
 
@@ -162,7 +164,7 @@ async fn confirm(leader: &Arc<LeaderReads>, request_timeout: Duration) -> Result
                 Route::NoLeader => Err("no leader".to_string()),
             }
         };
-        match cluster.until_leader_changes(attempt, deadline).await {
+        match cluster.until_leader_changes(attempt, deadline.to_tokio()).await {
             Ok(index) => {
                 let remaining = deadline.saturating_duration_since(Instant::now());
                 cluster.wait_applied(index, remaining).await?;

@@ -4,6 +4,9 @@
 //! Other seams live where the resource is used: the peer network is built in
 //! `quorum_rpc::connect`, the disk is `quorum_storage` (raft-engine's `FileSystem` and the
 //! snapshot store). Timers and sleeps use `tokio::time`, which simulators already control.
+//! Raft time (openraft's timers, the read lease, the vote quiet period) runs on
+//! `quorum_raft::runtime`'s monotonic clock, `tokio::time` at `--clock-rate` (rate skew for
+//! `quorum chaos`), and openraft's randomness can be seeded per thread there.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -122,6 +122,23 @@ pub struct NodeArgs {
     #[serde(skip)]
     pub emulate_power_loss: bool,
 
+    /// Test and chaos use only: run this node's monotonic clock (Raft timers, election
+    /// timeouts, the read lease, the vote quiet period) `F` times as fast as real time, 0.1 to
+    /// 10. The read lease leaves room for about 10 % of drift between nodes, so rates beyond
+    /// ±5 % can break linearizable reads (tests use them to show that `quorum chaos` notices);
+    /// `quorum chaos --faults clock` stays within ±5 %. Hidden because a real deployment has
+    /// no use for it.
+    // The last one wins, so a test can restart a node with another rate than its usual flags.
+    #[arg(
+        long,
+        hide = true,
+        value_name = "F",
+        default_value_t = 1.0,
+        overrides_with = "clock_rate"
+    )]
+    #[serde(skip)]
+    pub clock_rate: f64,
+
     /// Plant a bug for `quorum chaos` to catch (repeatable): ack-before-fsync,
     /// follower-local-reads, skip-dedup, lease-without-clock-bound. Only in builds with the
     /// `chaos-bugs` feature (tests), never in release builds.
@@ -159,6 +176,15 @@ pub fn run(args: NodeArgs, log_format: LogFormat, log_level: Option<&str>) -> an
     for bug in &args.chaos_bugs {
         tracing::warn!(%bug, "PLANTED BUG: this node is broken on purpose (--chaos-bug)");
         quorum_server::chaos_bugs::plant(*bug);
+    }
+    // Before the runtime and every Raft timer: instants taken earlier run on another time line.
+    if args.clock_rate != 1.0 {
+        tracing::warn!(
+            rate = args.clock_rate,
+            "this node's monotonic clock runs at {}x real time (--clock-rate)",
+            args.clock_rate
+        );
+        quorum_server::set_clock_rate(args.clock_rate).map_err(anyhow::Error::msg)?;
     }
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if args.worker_threads > 0 {
@@ -230,6 +256,15 @@ impl NodeArgs {
                     bail!("{name_a} and {name_b} are both {a}; each needs its own address");
                 }
             }
+        }
+        if !quorum_server::CLOCK_RATES.contains(&self.clock_rate) {
+            bail!(
+                "--clock-rate {} is outside {}..={} (how fast this node's monotonic clock runs \
+                 relative to real time)",
+                self.clock_rate,
+                quorum_server::CLOCK_RATES.start(),
+                quorum_server::CLOCK_RATES.end()
+            );
         }
         let limits = Limits {
             bulk_bytes_max: positive("--bulk-bytes-max", self.bulk_bytes_max)?,
