@@ -50,3 +50,29 @@ pub enum AdminRequest {
 
 /// The outcome of a membership change: a human-readable summary of the new membership.
 pub type AdminResult = Result<String, PeerError>;
+
+/// A node introducing itself to a peer (see `quorum-server`'s `bootstrap.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntroduceRequest {
+    /// The node's id.
+    pub id: NodeId,
+    /// The random id of its data directory, chosen when the directory was created empty.
+    pub incarnation: u64,
+    /// Whether the peer should remember this incarnation of `id` (false: only ask).
+    pub record: bool,
+}
+
+/// A peer's answer to [`IntroduceRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntroduceReply {
+    /// The incarnation of the node's id the peer remembers, if any (when the request asked to
+    /// record and the peer knew none, the one just recorded).
+    pub known_incarnation: Option<u64>,
+    /// Whether the peer belongs to an initialized cluster.
+    pub initialized: bool,
+    /// The leader the peer knows of, if any.
+    pub leader: Option<NodeId>,
+}
+
+/// The outcome of an introduction.
+pub type IntroduceResult = Result<IntroduceReply, PeerError>;

@@ -1,5 +1,5 @@
 //! The client side: openraft's `RaftNetworkFactory`/`RaftNetwork` over tonic, and a
-//! [`PeerClient`] for quorum's own calls (forward, read index, admin).
+//! [`PeerClient`] for quorum's own calls (forward, read index, admin, introduce).
 //!
 //! Replication (AppendEntries of a replication session) travels over one long-lived
 //! bidirectional stream per follower ([`AppendStream`]); everything else is a unary call.
@@ -22,7 +22,10 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::{Channel, Endpoint};
 
-use crate::messages::{AdminRequest, AdminResult, ForwardRequest, ForwardResult, ReadIndexResult};
+use crate::messages::{
+    AdminRequest, AdminResult, ForwardRequest, ForwardResult, IntroduceRequest, IntroduceResult,
+    ReadIndexResult,
+};
 use crate::proto::peer_client::PeerClient as GrpcClient;
 use crate::proto::Payload;
 
@@ -113,6 +116,15 @@ impl PeerClient {
         timeout: Duration,
     ) -> Result<AdminResult, CallError> {
         call!(self, admin, request, timeout)
+    }
+
+    /// Introduces a node to this peer (any node answers, leader or not).
+    pub async fn introduce(
+        &self,
+        request: &IntroduceRequest,
+        timeout: Duration,
+    ) -> Result<IntroduceResult, CallError> {
+        call!(self, introduce, request, timeout)
     }
 
     async fn raft_call<Req, Resp, E>(

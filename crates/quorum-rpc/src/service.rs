@@ -13,7 +13,10 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::messages::{AdminRequest, AdminResult, ForwardRequest, ForwardResult, ReadIndexResult};
+use crate::messages::{
+    AdminRequest, AdminResult, ForwardRequest, ForwardResult, IntroduceRequest, IntroduceResult,
+    ReadIndexResult,
+};
 use crate::proto::peer_server::{Peer, PeerServer};
 use crate::proto::Payload;
 
@@ -25,6 +28,11 @@ pub trait PeerHandler: Send + Sync + 'static {
     fn read_index(&self) -> impl Future<Output = ReadIndexResult> + Send;
     /// Applies a membership change if this node leads.
     fn admin(&self, request: AdminRequest) -> impl Future<Output = AdminResult> + Send;
+    /// Answers a node's introduction (who it is, which incarnation of its data directory).
+    fn introduce(
+        &self,
+        request: IntroduceRequest,
+    ) -> impl Future<Output = IntroduceResult> + Send;
     /// Whether this node may answer vote requests now (false during its post-restart quiet
     /// period; the candidate then sees an unavailable peer, which Raft always tolerates).
     fn votes_allowed(&self) -> bool {
@@ -121,6 +129,11 @@ impl<H: PeerHandler> Peer for PeerService<H> {
 
     async fn admin(&self, request: Request<Payload>) -> Result<Response<Payload>, Status> {
         let result = self.handler.admin(decode(request)?).await;
+        encode(&result)
+    }
+
+    async fn introduce(&self, request: Request<Payload>) -> Result<Response<Payload>, Status> {
+        let result = self.handler.introduce(decode(request)?).await;
         encode(&result)
     }
 }

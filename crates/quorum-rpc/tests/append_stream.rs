@@ -95,6 +95,10 @@ impl Peer for StandInPeer {
     async fn admin(&self, _: Request<Payload>) -> Result<Response<Payload>, Status> {
         Err(Status::unimplemented("stand-in"))
     }
+
+    async fn introduce(&self, _: Request<Payload>) -> Result<Response<Payload>, Status> {
+        Err(Status::unimplemented("stand-in"))
+    }
 }
 
 fn request(prev_index: u64) -> AppendEntriesRequest<TypeConfig> {

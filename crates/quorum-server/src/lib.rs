@@ -5,6 +5,7 @@
 //! storage and state-machine glue (`quorum-raft`), the peer protocol (`quorum-rpc`),
 //! command-line parsing (the `quorum` binary).
 
+mod bootstrap;
 mod clients;
 mod cluster;
 mod config;
@@ -107,22 +108,9 @@ pub async fn run_node_with_seams(
     )
     .await
     .context("starting Raft")?;
-    let founding = config
-        .initial_cluster
-        .iter()
-        .any(|(id, _)| *id == config.id);
-    if founding && !raft.is_initialized().await? {
-        tracing::info!(members = ?config.initial_cluster, "bootstrapping a new cluster");
-        if let Err(e) = raft
-            .initialize(membership::initial_members(&config.initial_cluster))
-            .await
-        {
-            // Another founder may have initialized us first; that is fine.
-            tracing::info!(error = %e, "cluster already initialized");
-        }
-    } else if !founding && !raft.is_initialized().await? {
-        tracing::info!("not a founding member: waiting to be added with `quorum cluster add-node`");
-    }
+    // First start: founders bootstrap; a node whose data is gone refuses to rejoin under its
+    // old id (see `bootstrap.rs`).
+    let incarnations = bootstrap::bootstrap(&config, &raft, &*seams.entropy).await?;
 
     let request_timeout = Duration::from_millis(config.request_timeout_ms);
     let cluster = Arc::new(ClusterView::new(config.id, raft.clone()));
@@ -143,6 +131,7 @@ pub async fn run_node_with_seams(
         stats: Stats::default(),
         seams,
         started: Instant::now(),
+        incarnations,
         config,
     });
 
@@ -187,6 +176,8 @@ pub async fn run_node_with_seams(
         stopped(stop_rx.clone()),
     ));
 
+    let mut rejoin_watch = tokio::spawn(bootstrap::watch(node.clone()));
+
     tracing::info!(
         id = node.config.id,
         clients = %node.config.listen,
@@ -216,6 +207,15 @@ pub async fn run_node_with_seams(
             node.clients.kill_all();
             anyhow::bail!("Raft core stopped: {reason}");
         }
+        Ok(refused) = &mut rejoin_watch => {
+            // A peer knows this node's id from a data directory that is gone.
+            tracing::error!("{refused:#}");
+            let _ = stop_tx.send(true);
+            node.clients.kill_all();
+            let grace = Duration::from_millis(SHUTDOWN_GRACE_MS);
+            let _ = tokio::time::timeout(grace, raft.shutdown()).await;
+            return Err(refused);
+        }
         _ = &mut peer_server => {
             let _ = raft.shutdown().await;
             anyhow::bail!("the peer gRPC server on {peer_addr} stopped (is the port in use?)");
@@ -223,6 +223,7 @@ pub async fn run_node_with_seams(
     }
 
     let _ = stop_tx.send(true);
+    rejoin_watch.abort();
     acceptor.abort();
     expiry.abort();
     reclaimer.abort();

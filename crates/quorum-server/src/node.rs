@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use quorum_raft::SharedStateMachine;
 
+use crate::bootstrap::Incarnations;
 use crate::clients::ClientRegistry;
 use crate::cluster::ClusterView;
 use crate::config::NodeConfig;
@@ -57,6 +58,8 @@ pub struct Node {
     pub seams: Seams,
     /// When the node started.
     pub started: Instant,
+    /// This node's incarnation and its peers' (`bootstrap.rs`).
+    pub incarnations: Arc<Incarnations>,
 }
 
 impl Node {

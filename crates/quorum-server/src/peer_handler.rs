@@ -1,13 +1,16 @@
-//! quorum's own peer calls, served on the leader: forwarded proposals, read index, admin.
+//! quorum's own peer calls: forwarded proposals, read index and admin (served on the
+//! leader), and introductions (`bootstrap.rs`, served by every node).
 
 use std::sync::Arc;
 
 use quorum_raft::openraft::error::{ClientWriteError, RaftError};
 use quorum_rpc::messages::{
-    AdminRequest, AdminResult, ForwardRequest, ForwardResult, PeerError, ReadIndexResult,
+    AdminRequest, AdminResult, ForwardRequest, ForwardResult, IntroduceRequest, IntroduceResult,
+    PeerError, ReadIndexResult,
 };
 use quorum_rpc::PeerHandler;
 
+use crate::bootstrap;
 use crate::membership;
 use crate::node::Node;
 
@@ -50,7 +53,15 @@ impl PeerHandler for NodePeerHandler {
         membership::change_on_leader(&self.0, request).await
     }
 
+    async fn introduce(&self, request: IntroduceRequest) -> IntroduceResult {
+        bootstrap::answer(&self.0, &request)
+    }
+
     fn votes_allowed(&self) -> bool {
+        // A node that started empty into a running cluster votes only once caught up.
+        if !self.0.incarnations.votes_allowed(&self.0.barrier) {
+            return false;
+        }
         // Measured on this node's clock (`--clock-rate`), as the quiet period in `run_node`.
         quorum_raft::runtime::local_duration(self.0.started.elapsed())
             >= self.0.config.raft.vote_quiet_period()

@@ -58,6 +58,10 @@ type Waiter = oneshot::Sender<Result<u64, ErrorReply>>;
 pub struct ReadBarrier {
     waiters: mpsc::Sender<Waiter>,
     leader: Arc<LeaderReads>,
+    /// Set once a read index was confirmed and applied here since this process started: the
+    /// node then holds everything committed before that, including whatever it had applied
+    /// before a restart (see [`ReadBarrier::catch_up_once`]).
+    caught_up: Arc<AtomicBool>,
 }
 
 impl ReadBarrier {
@@ -78,8 +82,42 @@ impl ReadBarrier {
             renewing: AtomicBool::new(false),
             leadership_start: Mutex::new(None),
         });
-        tokio::spawn(confirm_loop(leader.clone(), receiver, request_timeout));
-        ReadBarrier { waiters, leader }
+        let caught_up = Arc::new(AtomicBool::new(false));
+        tokio::spawn(confirm_loop(
+            leader.clone(),
+            receiver,
+            request_timeout,
+            caught_up.clone(),
+        ));
+        ReadBarrier {
+            waiters,
+            leader,
+            caught_up,
+        }
+    }
+
+    /// True once this node has applied a confirmed read index since it started.
+    pub fn caught_up(&self) -> bool {
+        self.caught_up.load(Ordering::Acquire)
+    }
+
+    /// Resolves once this node has applied, since it started, at least the commit index a
+    /// confirmed leader had when the first call began: one read-index round, after which it
+    /// resolves at once.
+    ///
+    /// `READONLY` reads wait for it. A node restarted after a power cut replays its log only up
+    /// to the commit index it had synced, which can be older than what it applied (and served)
+    /// before the cut; everything it applied then was committed, so after this catch-up it
+    /// holds at least as much again, and a `READONLY` session never reads older data from it
+    /// than before its restart. A node that started with an empty data directory also takes no
+    /// part in elections before this (`bootstrap.rs`).
+    pub async fn catch_up_once(&self) -> Result<(), ErrorReply> {
+        if self.caught_up() {
+            return Ok(());
+        }
+        self.wait().await?;
+        self.caught_up.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// Serves a follower's read-index request on the leader.
@@ -125,6 +163,7 @@ async fn confirm_loop(
     leader: Arc<LeaderReads>,
     mut receiver: mpsc::Receiver<Waiter>,
     request_timeout: Duration,
+    caught_up: Arc<AtomicBool>,
 ) {
     let mut batch = Vec::new();
     while let Some(first) = receiver.recv().await {
@@ -133,6 +172,9 @@ async fn confirm_loop(
             batch.push(more);
         }
         let result = confirm(&leader, request_timeout).await;
+        if result.is_ok() {
+            caught_up.store(true, Ordering::Release);
+        }
         for waiter in batch.drain(..) {
             let _ = waiter.send(result.clone());
         }
@@ -164,7 +206,10 @@ async fn confirm(leader: &Arc<LeaderReads>, request_timeout: Duration) -> Result
                 Route::NoLeader => Err("no leader".to_string()),
             }
         };
-        match cluster.until_leader_changes(attempt, deadline.to_tokio()).await {
+        match cluster
+            .until_leader_changes(attempt, deadline.to_tokio())
+            .await
+        {
             Ok(index) => {
                 let remaining = deadline.saturating_duration_since(Instant::now());
                 cluster.wait_applied(index, remaining).await?;

@@ -236,6 +236,28 @@ impl Node {
         }
     }
 
+    /// Waits up to `timeout` for the process to exit by itself (e.g. refusing to start) and
+    /// returns its exit status; fails if it is still running then.
+    pub fn wait_exit(&mut self, timeout: Duration) -> anyhow::Result<ExitStatus> {
+        let id = self.id;
+        let Some(child) = self.child.as_mut() else {
+            bail!("node {id} is not running");
+        };
+        let status = poll_until(
+            &format!("node {id} to exit by itself"),
+            timeout,
+            Duration::from_millis(50),
+            || match child.try_wait() {
+                Ok(Some(status)) => Ok(Some(status)),
+                Ok(None) => Err("still running".to_string()),
+                Err(err) => Err(err.to_string()),
+            },
+        )?;
+        self.child = None;
+        self.paused = false;
+        Ok(status)
+    }
+
     /// Starts the node again with the same id, addresses, flags and data directory.
     pub fn restart(&mut self) -> anyhow::Result<()> {
         if self.is_running() {

@@ -13,7 +13,9 @@
 //!   `quorum-storage` documents as indistinguishable from a torn tail. The follower must rejoin
 //!   with its shorter log and the leader must survive that.
 //! * `wiped_follower_is_restored_by_snapshot`: with frequent snapshots and the log purged behind
-//!   them, a follower whose data directory is deleted comes back through a snapshot install.
+//!   them, a follower whose data directory is deleted refuses to rejoin under its old id; the
+//!   new node that replaces it (`remove-node`, `add-node`) comes back through a snapshot
+//!   install.
 //! * `whole_cluster_restart_after_snapshots`: after snapshots were taken and more log was
 //!   written, every node is `kill -9`ed and restarted: snapshot plus log replay restore it all.
 //!
@@ -429,15 +431,27 @@ fn wiped_follower_is_restored_by_snapshot() {
     let others: Vec<u64> = ids.iter().copied().filter(|&i| i != follower).collect();
     logs.extend(fill(&cluster, &others, 4, 500));
 
-    let restarted_at = Instant::now();
+    // Under its old id it must refuse to rejoin (it would vote with amnesia, see
+    // `tests/rejoin.rs`); it is replaced by a new node, as its error says.
     cluster.node_mut(follower).restart().expect("restart");
+    let status = cluster
+        .node_mut(follower)
+        .wait_exit(Duration::from_secs(30))
+        .expect("the wiped follower refuses to rejoin");
+    assert!(!status.success(), "wiped follower exited with {status}");
+    cluster
+        .remove_node(follower)
+        .expect("remove the wiped follower");
+    let restarted_at = Instant::now();
+    let follower = cluster.add_node().expect("add a new node");
+    let ids: Vec<u64> = others.iter().copied().chain([follower]).collect();
     let index = wait_converged(&cluster, &ids, Duration::from_secs(30)).expect("catch up");
     let caught_up = restarted_at.elapsed();
     assert_node_has_acked(&cluster, follower, true, &logs);
     let s = cluster.node(follower).status().expect("status");
     let info = info_raft(&cluster, follower).expect("INFO raft");
     eprintln!(
-        "  wiped follower {follower} caught up to index {index} in {caught_up:?}: status \
+        "  new node {follower} in place of the wiped follower caught up to index {index} in {caught_up:?}: status \
          snapshot_index {}, INFO raft_snapshot_index {}, raft_purged_index {}; all 4000 keys \
          present (READONLY); test took {:?}",
         status_u64(&s, "snapshot_index"),
