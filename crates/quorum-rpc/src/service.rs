@@ -29,10 +29,7 @@ pub trait PeerHandler: Send + Sync + 'static {
     /// Applies a membership change if this node leads.
     fn admin(&self, request: AdminRequest) -> impl Future<Output = AdminResult> + Send;
     /// Answers a node's introduction (who it is, which incarnation of its data directory).
-    fn introduce(
-        &self,
-        request: IntroduceRequest,
-    ) -> impl Future<Output = IntroduceResult> + Send;
+    fn introduce(&self, request: IntroduceRequest) -> impl Future<Output = IntroduceResult> + Send;
     /// Whether this node may answer vote requests now (false during its post-restart quiet
     /// period; the candidate then sees an unavailable peer, which Raft always tolerates).
     fn votes_allowed(&self) -> bool {
