@@ -51,7 +51,7 @@ pub struct ChaosArgs {
     pub workload: WorkloadArgs,
 
     /// Faults to inject: a comma-separated list of kill, pause, partition, membership,
-    /// snapshot, clock, disk; or all; and power (not in all).
+    /// snapshot, clock, disk, power; or all.
     #[arg(long, default_value = "all")]
     pub faults: String,
 

@@ -37,7 +37,7 @@ pub enum FaultClass {
 
 impl FaultClass {
     /// Every class `all` expands to, in order.
-    pub const ALL: [FaultClass; 7] = [
+    pub const ALL: [FaultClass; 8] = [
         FaultClass::Kill,
         FaultClass::Pause,
         FaultClass::Partition,
@@ -45,12 +45,8 @@ impl FaultClass {
         FaultClass::Snapshot,
         FaultClass::Clock,
         FaultClass::Disk,
+        FaultClass::Power,
     ];
-
-    /// Classes only named explicitly. `power`: after a power cut a node replays only up to
-    /// the last committed index it had synced, so a READONLY session that reconnects to it
-    /// may read older data than it saw before the cut (reported as non-monotonic).
-    pub const OPT_IN: [FaultClass; 1] = [FaultClass::Power];
 
     /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
@@ -73,16 +69,11 @@ impl FaultClass {
             match word {
                 "all" => classes.extend(FaultClass::ALL),
                 "none" => {}
-                _ => match FaultClass::ALL
-                    .iter()
-                    .chain(&FaultClass::OPT_IN)
-                    .find(|c| c.name() == word)
-                {
+                _ => match FaultClass::ALL.iter().find(|c| c.name() == word) {
                     Some(class) => classes.push(*class),
                     None => bail!(
-                        "unknown fault {word:?}; expected a comma-separated list of {}, {} or all",
-                        FaultClass::ALL.map(FaultClass::name).join(", "),
-                        FaultClass::OPT_IN.map(FaultClass::name).join(", ")
+                        "unknown fault {word:?}; expected a comma-separated list of {} or all",
+                        FaultClass::ALL.map(FaultClass::name).join(", ")
                     ),
                 },
             }
@@ -470,7 +461,7 @@ mod tests {
             FaultClass::parse_list("power").unwrap(),
             vec![FaultClass::Power]
         );
-        assert!(!FaultClass::parse_list("all")
+        assert!(FaultClass::parse_list("all")
             .unwrap()
             .contains(&FaultClass::Power));
         assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));

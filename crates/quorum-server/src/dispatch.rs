@@ -2,8 +2,8 @@
 //!
 //! - server/connection commands (PING, HELLO, CLIENT, INFO, ...) run here, on this node;
 //! - writes are validated here, then proposed (batched) through the [`Proposer`];
-//! - reads wait for the read barrier (unless the connection is READONLY), then run against the
-//!   local state machine.
+//! - reads wait for the read barrier (unless the connection is READONLY: then only for the one
+//!   catch-up a node makes after it starts), then run against the local state machine.
 //!
 //! Requests of one pipeline execute in order: a read waits for the writes before it, so a
 //! connection always reads its own writes, also on a follower.
@@ -160,6 +160,9 @@ async fn read(
     let mut must_apply = session.last_write_index;
     if session.readonly {
         Stats::bump(&node.stats.reads_local);
+        // Once per process: a restarted node first catches up with the leader's commit index,
+        // so a READONLY session never reads older data than before the restart.
+        node.barrier.catch_up_once().await?;
     } else {
         Stats::bump(&node.stats.reads_linearizable);
         let index = match *read_index {

@@ -103,10 +103,9 @@ fn read_classes(path: &Path, output: &Output) -> Vec<String> {
 }
 
 /// Power cuts of a majority and of every node, with unsynced log writes lost
-/// (`--emulate-power-loss`): caught within the first cut. No READONLY readers: a node replays
-/// only up to the committed index it had synced, so a READONLY session may read older data
-/// after a cut than before it (a known gap, see ARCHITECTURE.md), which would make the run
-/// without the bug fail for a reason this test is not about.
+/// (`--emulate-power-loss`): caught within the first cut. No READONLY readers: every client
+/// writes, so more acknowledged writes are at stake (READONLY sessions under power cuts are
+/// `chaos.rs`'s `power_cuts_keep_readonly_sessions_monotonic`).
 const POWER_CUTS: Run<'static> = Run {
     bug: Some("ack-before-fsync"),
     faults: "power",
