@@ -287,16 +287,7 @@ impl Nemesis {
             }
             Action::DiskLoss => {
                 let victim = self.follower(leader)?;
-                let event = self.start_event(
-                    action,
-                    format!("follower {victim}: kill -9, data directory deleted, restarted"),
-                );
-                self.cluster.kill9(victim)?;
-                self.killed.insert(victim);
-                self.cluster.wipe(victim)?;
-                self.cluster.restart(victim, &[])?;
-                self.killed.remove(&victim);
-                self.end_event(event);
+                self.lose_disk(action, victim)?;
             }
             Action::DiskCorrupt { damage, seed } => {
                 let victim = self.follower(leader)?;

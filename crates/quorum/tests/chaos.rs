@@ -110,7 +110,8 @@ fn chaos_with_kills_pauses_membership_and_snapshots_finds_a_valid_history() {
 /// Seed 2 damages a follower's files five times in 20 s (a torn last record, bit flips and
 /// truncations of the log and the newest snapshot) besides wiping one. Each damaged node must
 /// either start (and catch up) or refuse to start with an error naming the damaged file and
-/// be replaced; the history must stay valid and the replicas agree (`chaos` asserts exit 0).
+/// be replaced; the wiped one must refuse to rejoin under its old id and be replaced; the
+/// history must stay valid and the replicas agree (`chaos` asserts exit 0).
 #[test]
 fn chaos_with_damaged_disks_refuses_or_repairs_and_finds_a_valid_history() {
     let run = chaos("disk", "2", "3s");
@@ -142,6 +143,26 @@ fn chaos_with_damaged_disks_refuses_or_repairs_and_finds_a_valid_history() {
             .any(|d| d.contains("refused to start: ") && d.contains("added in its place")),
         "no damaged node refused to start and was replaced: {damaged:#?}"
     );
+    // The wiped follower must itself refuse to rejoin under its old id (its log line is
+    // quoted), not only be replaced by the harness.
+    let wiped: Vec<&str> = run.history["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["detail"].as_str())
+        .filter(|d| d.contains("data directory deleted"))
+        .collect();
+    assert!(
+        !wiped.is_empty(),
+        "no data directory deleted\n{}",
+        show(&run.output)
+    );
+    for detail in &wiped {
+        assert!(
+            detail.contains("it refused to rejoin (") && detail.contains("added in its place"),
+            "a wiped node did not refuse to rejoin: {detail}"
+        );
+    }
 }
 
 /// Power cuts of a majority and of every node (`--emulate-power-loss`) with half the clients

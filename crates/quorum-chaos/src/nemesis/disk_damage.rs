@@ -7,6 +7,11 @@
 //! a new, empty node added, which rebuilds from its peers. Data it could have served wrongly
 //! would show up in the history check and the replica digests; an exit without a clear error
 //! is a harness note in the report.
+//!
+//! Total loss of a follower's data (`DiskLoss`) takes the same path: the node restarted under
+//! its old id with an empty data directory must refuse to rejoin (its peers know that id from
+//! the data that is gone, see `quorum-server`'s `bootstrap.rs`), and is then replaced by a new
+//! member. A node that does not refuse is a harness note: it could vote with amnesia.
 
 use std::time::{Duration, Instant};
 
@@ -23,6 +28,8 @@ const SETTLE_WAIT: Duration = Duration::from_secs(2);
 const POLL_STEP: Duration = Duration::from_millis(100);
 /// The most characters of a node's error line kept in the fault's description.
 const ERROR_LINE_CHARS_MAX: usize = 400;
+/// What a node restarted with a wiped data directory logs when it refuses to rejoin.
+const REFUSAL_TEXT: &str = "refuses to rejoin";
 
 /// What a damaged node did when restarted.
 enum Outcome {
@@ -89,11 +96,7 @@ impl Nemesis {
                 };
                 // As the error says: the data cannot be trusted, so the node leaves and an
                 // empty one joins in its place (a wiped node must not vote with amnesia).
-                self.cluster.remove_member(victim)?;
-                self.killed.remove(&victim);
-                self.publish_endpoints();
-                let added = self.cluster.add_member()?;
-                self.publish_endpoints();
+                let added = self.replace_member(victim)?;
                 format!(
                     "follower {victim}: {what}; {said}; removed, node {added} added in its place"
                 )
@@ -102,6 +105,83 @@ impl Nemesis {
         self.rename_event(event, detail);
         self.end_event(event);
         Ok(())
+    }
+
+    /// kill -9 `victim`, delete its data directory, restart it under its old id: it must
+    /// refuse to rejoin. Then it is replaced like a refused damaged node: removed from the
+    /// membership and a new, empty node added.
+    pub(super) fn lose_disk(&mut self, action: Action, victim: u64) -> anyhow::Result<()> {
+        let event = self.start_event(
+            action,
+            format!(
+                "follower {victim}: kill -9, data directory deleted, restarted under its old id"
+            ),
+        );
+        self.cluster.kill9(victim)?;
+        self.killed.insert(victim);
+        let data_dir = self.cluster.data_dir(victim)?;
+        self.cluster.wipe(victim)?;
+        let log_before = self.cluster.node_log(victim).len();
+        self.cluster.restart(victim, &[])?;
+        let said = match self.wait_refusal(victim, log_before) {
+            Some(line) => format!("it refused to rejoin ({line})"),
+            None => {
+                self.note(format!(
+                    "node {victim} was restarted under its old id with its data directory {} \
+                     deleted and did not refuse to rejoin within {STARTUP_WAIT:?}: it could \
+                     vote with amnesia",
+                    data_dir.display()
+                ));
+                if self.cluster.is_running(victim) {
+                    self.cluster.kill9(victim)?;
+                }
+                "it did NOT refuse to rejoin (killed)".to_string()
+            }
+        };
+        // As the refusal says: remove the member, add a new node in its place.
+        let added = self.replace_member(victim)?;
+        self.rename_event(
+            event,
+            format!(
+                "follower {victim}: kill -9, data directory deleted, restarted under its old id; \
+                 {said}; removed, node {added} added in its place"
+            ),
+        );
+        self.end_event(event);
+        Ok(())
+    }
+
+    /// Removes stopped node `victim` from the membership and adds a new, empty node in its
+    /// place, which rebuilds from its peers; returns the new node's id.
+    fn replace_member(&mut self, victim: u64) -> anyhow::Result<u64> {
+        self.cluster.remove_member(victim)?;
+        self.killed.remove(&victim);
+        self.publish_endpoints();
+        let added = self.cluster.add_member()?;
+        self.publish_endpoints();
+        Ok(added)
+    }
+
+    /// Waits until `victim` exits; returns its refusal line if it logged one. `None` when it
+    /// still runs after [`STARTUP_WAIT`] or exited without refusing.
+    fn wait_refusal(&mut self, victim: u64, log_before: usize) -> Option<String> {
+        let started = Instant::now();
+        let steps_max = STARTUP_WAIT.as_millis() / POLL_STEP.as_millis() + 1;
+        for _ in 0..steps_max {
+            if !self.cluster.is_running(victim) {
+                let log = self.cluster.node_log(victim);
+                let new = log.get(log_before.min(log.len())..).unwrap_or_default();
+                return new
+                    .lines()
+                    .find(|l| l.contains(REFUSAL_TEXT))
+                    .map(|l| l.chars().take(ERROR_LINE_CHARS_MAX).collect());
+            }
+            if started.elapsed() >= STARTUP_WAIT {
+                break;
+            }
+            std::thread::sleep(POLL_STEP);
+        }
+        None
     }
 
     /// Waits until `victim` logs "node started" (then watches it a little longer) or exits.
