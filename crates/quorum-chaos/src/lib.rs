@@ -28,7 +28,10 @@ mod workload;
 use std::path::PathBuf;
 
 pub use chaos::run_chaos;
+pub use resp::{CallError, RespConn, Value};
 pub use verify::run_verify;
+/// How one client call becomes a history operation's outcome (shared with `quorum-sim`).
+pub use workload::execute_call;
 
 /// Flags of `quorum chaos`.
 #[derive(Debug, Clone, clap::Args)]

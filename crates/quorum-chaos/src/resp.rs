@@ -10,7 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::{TcpSocket, TcpStream};
 
 /// Largest bulk reply accepted: list-append values grow, but a chaos run stays far below this.
@@ -62,12 +62,12 @@ impl std::fmt::Display for CallError {
     }
 }
 
-/// One connection to one endpoint.
-pub struct RespConn {
-    stream: BufReader<TcpStream>,
+/// One connection to one endpoint (a TCP stream, or any byte stream: a simulator's).
+pub struct RespConn<S = TcpStream> {
+    stream: BufReader<S>,
 }
 
-impl RespConn {
+impl RespConn<TcpStream> {
     /// Connects within `timeout`.
     pub async fn connect(addr: SocketAddr, timeout: Duration) -> anyhow::Result<RespConn> {
         RespConn::connect_from(addr, None, timeout).await
@@ -102,6 +102,15 @@ impl RespConn {
             stream: BufReader::new(stream),
         })
     }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + Send> RespConn<S> {
+    /// A client over an already connected stream.
+    pub fn over(stream: S) -> RespConn<S> {
+        RespConn {
+            stream: BufReader::new(stream),
+        }
+    }
 
     /// Sends one request and reads its reply. No timeout here: the caller bounds the whole
     /// call (and drops the connection when it gives up, since a late reply would be misread).
@@ -125,7 +134,7 @@ impl RespConn {
     }
 }
 
-async fn read_line(stream: &mut BufReader<TcpStream>) -> anyhow::Result<String> {
+async fn read_line<S: AsyncRead + Unpin>(stream: &mut BufReader<S>) -> anyhow::Result<String> {
     let mut line = Vec::new();
     // Lines are headers (type byte + number) or status/error texts: bounded by the server.
     let n = (&mut *stream)
@@ -142,8 +151,8 @@ async fn read_line(stream: &mut BufReader<TcpStream>) -> anyhow::Result<String> 
     Ok(String::from_utf8_lossy(&line).into_owned())
 }
 
-fn read_value(
-    stream: &mut BufReader<TcpStream>,
+fn read_value<S: AsyncRead + Unpin + Send>(
+    stream: &mut BufReader<S>,
     depth: usize,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<Value>> + Send + '_>> {
     Box::pin(async move {

@@ -324,23 +324,7 @@ impl Client {
                 error: "not connected".into(),
             };
         };
-        let key = key.as_bytes();
-        let args: Vec<&[u8]> = match call {
-            Call::Get => vec![b"GET", key],
-            Call::Set { value } => vec![b"SET", key, value.as_bytes()],
-            Call::Swap { value } => vec![b"SET", key, value.as_bytes(), b"GET"],
-            Call::Append { token } => vec![b"APPEND", key, token.as_bytes()],
-            Call::Incr => vec![b"INCR", key],
-        };
-        let outcome = match tokio::time::timeout(timeout, conn.call(&args)).await {
-            Err(_) => Outcome::Unknown {
-                error: format!("no reply within {} ms", timeout.as_millis()),
-            },
-            Ok(Err(e @ CallError::AfterSend(_))) => Outcome::Unknown {
-                error: e.to_string(),
-            },
-            Ok(Ok(value)) => classify(call, value),
-        };
+        let outcome = execute_call(conn, key, call, timeout).await;
         if !matches!(outcome, Outcome::Ok { .. }) {
             // A late reply to an abandoned request would be read as the next one's answer,
             // and an error may mean the node is unhealthy: start afresh, on another node
@@ -351,6 +335,37 @@ impl Client {
             }
         }
         outcome
+    }
+}
+
+/// Sends `call` on `key` over `conn` and waits at most `timeout` for the reply: the outcome as
+/// the history records it. The caller must drop the connection unless the outcome is `Ok` (a
+/// late reply would be read as the next request's).
+pub async fn execute_call<S>(
+    conn: &mut RespConn<S>,
+    key: &str,
+    call: &Call,
+    timeout: Duration,
+) -> Outcome
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
+{
+    let key = key.as_bytes();
+    let args: Vec<&[u8]> = match call {
+        Call::Get => vec![b"GET", key],
+        Call::Set { value } => vec![b"SET", key, value.as_bytes()],
+        Call::Swap { value } => vec![b"SET", key, value.as_bytes(), b"GET"],
+        Call::Append { token } => vec![b"APPEND", key, token.as_bytes()],
+        Call::Incr => vec![b"INCR", key],
+    };
+    match tokio::time::timeout(timeout, conn.call(&args)).await {
+        Err(_) => Outcome::Unknown {
+            error: format!("no reply within {} ms", timeout.as_millis()),
+        },
+        Ok(Err(e @ CallError::AfterSend(_))) => Outcome::Unknown {
+            error: e.to_string(),
+        },
+        Ok(Ok(value)) => classify(call, value),
     }
 }
 

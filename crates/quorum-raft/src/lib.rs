@@ -9,6 +9,7 @@
 // travels on cold error paths.
 #![allow(clippy::result_large_err)]
 
+pub mod blocking;
 #[cfg(feature = "chaos-bugs")]
 pub mod chaos_bugs;
 mod log_store;

@@ -30,7 +30,7 @@ const META_PURGED: &[u8] = b"purged";
 pub struct LogStore {
     engine: Arc<dyn MultiGroupLog>,
     group: GroupId,
-    flushes: mpsc::Sender<LogFlushed<TypeConfig>>,
+    flushes: Flusher,
     /// The highest index a durable snapshot covers; purges never go past it. `None`: no limit.
     purge_limit: Option<Arc<AtomicU64>>,
     /// The furthest purge openraft asked for that the limit held back. openraft takes a purge
@@ -40,14 +40,20 @@ pub struct LogStore {
 }
 
 impl LogStore {
-    /// Opens the log of `group` and starts its sync thread.
+    /// Opens the log of `group` and starts its sync thread (none when blocking work runs
+    /// inline, see [`crate::blocking`]: then `append` syncs before it returns).
     pub fn new(engine: Arc<dyn MultiGroupLog>, group: GroupId) -> Self {
-        let (flushes, pending) = mpsc::channel::<LogFlushed<TypeConfig>>();
-        let sync_engine = engine.clone();
-        std::thread::Builder::new()
-            .name(format!("log-sync-{group}"))
-            .spawn(move || sync_loop(&*sync_engine, &pending))
-            .expect("spawning the log sync thread");
+        let flushes = if crate::blocking::is_inline() {
+            Flusher::Inline(Arc::default())
+        } else {
+            let (flushes, pending) = mpsc::channel::<LogFlushed<TypeConfig>>();
+            let sync_engine = engine.clone();
+            std::thread::Builder::new()
+                .name(format!("log-sync-{group}"))
+                .spawn(move || sync_loop(&*sync_engine, &pending))
+                .expect("spawning the log sync thread");
+            Flusher::Thread(flushes)
+        };
         LogStore {
             engine,
             group,
@@ -206,40 +212,68 @@ pub enum LogIntegrityError {
     },
 }
 
+/// Where `append` hands its flush callback.
+#[derive(Clone)]
+enum Flusher {
+    /// To the sync thread, which completes everything queued since its last fsync at once.
+    Thread(mpsc::Sender<LogFlushed<TypeConfig>>),
+    /// Synced and completed inside `append` (simulation: no other threads).
+    Inline(Arc<parking_lot::Mutex<SyncState>>),
+}
+
+/// What the completion of flush callbacks remembers between batches.
+#[derive(Default)]
+struct SyncState {
+    /// When the planted `ack-before-fsync` bug last synced (tokio's clock, so a simulator
+    /// controls it).
+    #[cfg(feature = "chaos-bugs")]
+    last_sync: Option<tokio::time::Instant>,
+}
+
 /// Completes flush callbacks in batches: one fsync for everything appended before it.
 fn sync_loop(engine: &dyn MultiGroupLog, pending: &mpsc::Receiver<LogFlushed<TypeConfig>>) {
     let mut batch = Vec::new();
-    #[cfg(feature = "chaos-bugs")]
-    let mut last_sync = std::time::Instant::now();
+    let mut state = SyncState::default();
     while let Ok(first) = pending.recv() {
         batch.push(first);
         while let Ok(more) = pending.try_recv() {
             batch.push(more);
         }
-        // PLANTED BUG (`--chaos-bug ack-before-fsync`, NATS JetStream 2.12): report the
-        // entries flushed at once and fsync only now and then (NATS: every `sync_interval`), so
-        // the leader acknowledges writes that a power cut of a majority takes back.
-        #[cfg(feature = "chaos-bugs")]
-        if crate::chaos_bugs::planted(crate::chaos_bugs::ChaosBug::AckBeforeFsync) {
-            for callback in batch.drain(..) {
-                callback.log_io_completed(Ok(()));
-            }
-            if last_sync.elapsed() >= std::time::Duration::from_secs(1) {
-                if let Err(e) = engine.sync() {
-                    tracing::warn!(error = %e, "planted ack-before-fsync: sync failed");
-                }
-                last_sync = std::time::Instant::now();
-            }
-            continue;
-        }
-        let result = engine.sync().map_err(std::io::Error::other);
+        sync_and_complete(engine, &mut batch, &mut state);
+    }
+}
+
+/// One fsync, then every callback in `batch` learns its result.
+fn sync_and_complete(
+    engine: &dyn MultiGroupLog,
+    batch: &mut Vec<LogFlushed<TypeConfig>>,
+    #[cfg_attr(not(feature = "chaos-bugs"), allow(unused_variables))] state: &mut SyncState,
+) {
+    // PLANTED BUG (`--chaos-bug ack-before-fsync`, NATS JetStream 2.12): report the
+    // entries flushed at once and fsync only now and then (NATS: every `sync_interval`), so
+    // the leader acknowledges writes that a power cut of a majority takes back.
+    #[cfg(feature = "chaos-bugs")]
+    if crate::chaos_bugs::planted(crate::chaos_bugs::ChaosBug::AckBeforeFsync) {
         for callback in batch.drain(..) {
-            let result = match &result {
-                Ok(()) => Ok(()),
-                Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
-            };
-            callback.log_io_completed(result);
+            callback.log_io_completed(Ok(()));
         }
+        let now = tokio::time::Instant::now();
+        let last = *state.last_sync.get_or_insert(now);
+        if now.duration_since(last) >= std::time::Duration::from_secs(1) {
+            if let Err(e) = engine.sync() {
+                tracing::warn!(error = %e, "planted ack-before-fsync: sync failed");
+            }
+            state.last_sync = Some(now);
+        }
+        return;
+    }
+    let result = engine.sync().map_err(std::io::Error::other);
+    for callback in batch.drain(..) {
+        let result = match &result {
+            Ok(()) => Ok(()),
+            Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+        };
+        callback.log_io_completed(result);
     }
 }
 
@@ -362,10 +396,15 @@ impl RaftLogStorage<TypeConfig> for LogStore {
                 .append(self.group, &encoded)
                 .map_err(|e| StorageIOError::write_logs(&e))?;
         }
-        // The sync thread lives as long as the engine; a send error means shutdown.
-        self.flushes
-            .send(callback)
-            .map_err(|e| StorageIOError::write_logs(&std::io::Error::other(e.to_string())))?;
+        match &self.flushes {
+            // The sync thread lives as long as the engine; a send error means shutdown.
+            Flusher::Thread(sender) => sender
+                .send(callback)
+                .map_err(|e| StorageIOError::write_logs(&std::io::Error::other(e.to_string())))?,
+            Flusher::Inline(state) => {
+                sync_and_complete(&*self.engine, &mut vec![callback], &mut state.lock())
+            }
+        }
         Ok(())
     }
 

@@ -102,7 +102,7 @@ impl StateMachineStore {
         let id = meta.snapshot_id.clone();
         // Compression, checksum and fsync are blocking work: keep them off the async threads.
         let data =
-            tokio::task::spawn_blocking(move || store.save(&id, &meta_bytes, &data).map(|()| data))
+            crate::blocking::unblock(move || store.save(&id, &meta_bytes, &data).map(|()| data))
                 .await
                 .map_err(|e| {
                     snapshot_error(ErrorVerb::Write, std::io::Error::other(e.to_string()))
@@ -205,7 +205,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         &mut self,
     ) -> Result<Option<Snapshot<TypeConfig>>, StorageError<NodeId>> {
         let store = self.snapshots.clone();
-        let loaded = tokio::task::spawn_blocking(move || store.load_latest())
+        let loaded = crate::blocking::unblock(move || store.load_latest())
             .await
             .map_err(|e| snapshot_error(ErrorVerb::Read, std::io::Error::other(e.to_string())))?
             .map_err(|e| snapshot_error(ErrorVerb::Read, e))?;

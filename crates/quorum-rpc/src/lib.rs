@@ -3,18 +3,20 @@
 //! messages nodes exchange besides Raft's own ([`messages`]).
 //!
 //! This is the only crate that names a protobuf or tonic type. The channel to a peer is built
-//! in one place ([`connect`]) so a simulated network can replace it.
+//! in one place ([`connect`]); [`net`] is the seam through which a simulated network replaces
+//! the operating system's.
 
 // openraft's `RPCError` is large and is the error type its network trait requires; it only
 // travels on error paths.
 #![allow(clippy::result_large_err)]
 
 pub mod messages;
+pub mod net;
 mod network;
 mod service;
 
 pub use network::{connect, PeerClient, PeerNetwork};
-pub use service::{serve, PeerHandler};
+pub use service::{serve, PeerHandler, ServeError};
 
 /// Code generated from `proto/peer.proto`.
 #[allow(clippy::all, missing_docs)] // generated code

@@ -35,12 +35,18 @@ const CONNECT_TIMEOUT_MS: u64 = 1_000;
 /// Builds a lazily-connecting channel to a peer's gRPC address. The one place that decides how
 /// nodes reach each other (a simulated network replaces this).
 pub fn connect(addr: &str) -> Result<Channel, tonic::transport::Error> {
-    Ok(Endpoint::from_shared(format!("http://{addr}"))?
+    let endpoint = Endpoint::from_shared(format!("http://{addr}"))?
         .connect_timeout(Duration::from_millis(CONNECT_TIMEOUT_MS))
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(10))
-        .keep_alive_timeout(Duration::from_secs(5))
-        .connect_lazy())
+        .keep_alive_timeout(Duration::from_secs(5));
+    Ok(match crate::net::simulated() {
+        Some(net) => endpoint.connect_with_connector_lazy(crate::net::SimConnector {
+            net: net.clone(),
+            addr: addr.to_string(),
+        }),
+        None => endpoint.connect_lazy(),
+    })
 }
 
 /// A call failed before a reply arrived (connection refused, timeout, undecodable bytes).

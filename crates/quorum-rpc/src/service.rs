@@ -135,19 +135,50 @@ impl<H: PeerHandler> Peer for PeerService<H> {
     }
 }
 
-/// Serves the `Peer` service on `addr` until `shutdown` resolves.
+/// Why the peer gRPC server stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Binding the address on a simulated network failed.
+    #[error("binding {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// tonic's server failed (binding a real socket, or serving).
+    #[error(transparent)]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Serves the `Peer` service on `addr` until `shutdown` resolves (on the simulated network if
+/// [`crate::net::simulate`] installed one).
 pub async fn serve<H: PeerHandler>(
     addr: SocketAddr,
     raft: Raft,
     handler: Arc<H>,
     shutdown: impl Future<Output = ()> + Send,
-) -> Result<(), tonic::transport::Error> {
+) -> Result<(), ServeError> {
     let service = PeerServer::new(PeerService { raft, handler })
         .max_decoding_message_size(crate::PEER_MESSAGE_BYTES_MAX)
         .max_encoding_message_size(crate::PEER_MESSAGE_BYTES_MAX);
-    tonic::transport::Server::builder()
-        .tcp_nodelay(true)
-        .add_service(service)
-        .serve_with_shutdown(addr, shutdown)
+    let mut server = tonic::transport::Server::builder().tcp_nodelay(true);
+    let router = server.add_service(service);
+    let Some(net) = crate::net::simulated() else {
+        return Ok(router.serve_with_shutdown(addr, shutdown).await?);
+    };
+    let listener = net
+        .bind(addr)
         .await
+        .map_err(|source| ServeError::Bind { addr, source })?;
+    let incoming = futures_util::stream::unfold(listener, |mut listener| async move {
+        let accepted = listener
+            .accept()
+            .await
+            .map(|(conn, _)| crate::net::Accepted(conn));
+        Some((accepted, listener))
+    });
+    Ok(router
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await?)
 }

@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use quorum_resp::{encode, Frame, RequestDecoder};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::clients::ClientHandle;
 use crate::dispatch::{execute_pipeline, Session};
@@ -21,12 +20,15 @@ const READ_CHUNK_BYTES: usize = 16 * 1024;
 
 /// Serves one accepted connection until the client leaves, misbehaves, is killed, or the
 /// node shuts down.
-pub async fn serve_connection(node: Arc<Node>, mut socket: TcpStream, client: Arc<ClientHandle>) {
+/// Generic over the socket so a simulated network's connections run the same loop.
+pub async fn serve_connection<S>(node: Arc<Node>, mut socket: S, client: Arc<ClientHandle>)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let _unregister = UnregisterOnDrop {
         node: node.clone(),
         id: client.info.lock().id,
     };
-    let _ = socket.set_nodelay(true);
     let limits = node.config.limits.clone();
     let mut decoder = RequestDecoder::new(limits.clone());
     let mut input = BytesMut::with_capacity(READ_CHUNK_BYTES);

@@ -33,7 +33,7 @@ pub use quorum_raft::runtime::{clock_rate, set_clock_rate, CLOCK_RATES};
 use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use quorum_raft::openraft::{Config as RaftConfig, SnapshotPolicy};
@@ -77,18 +77,32 @@ pub async fn run_node_with_seams(
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
 
     // Bind every port before starting Raft, so a port conflict fails fast and clearly.
-    let client_listener = TcpListener::bind(config.listen)
+    let client_listener = ClientListener::bind(config.listen)
         .await
         .with_context(|| format!("binding client address {}", config.listen))?;
-    let http_listener = TcpListener::bind(config.http_listen)
-        .await
-        .with_context(|| format!("binding HTTP address {}", config.http_listen))?;
+    // The HTTP admin port (health, metrics, membership) is not simulated: under a simulated
+    // network the harness drives membership through RESP and Raft only.
+    let http_listener = match quorum_rpc::net::simulated() {
+        Some(_) => None,
+        None => Some(
+            TcpListener::bind(config.http_listen)
+                .await
+                .with_context(|| format!("binding HTTP address {}", config.http_listen))?,
+        ),
+    };
 
     let log_dir = config.data_dir.join("raft-log");
-    let power_loss = config.emulate_power_loss;
-    let engine = tokio::task::spawn_blocking(move || open_log(&log_dir, power_loss))
-        .await?
-        .context("opening the Raft log")?;
+    let file_system = seams.log_file_system.clone().or_else(|| {
+        config.emulate_power_loss.then(|| {
+            tracing::warn!("power-loss emulation: unsynced log writes die with this process");
+            Arc::new(PowerLossFileSystem::new())
+        })
+    });
+    let engine = match seams.log_host.clone() {
+        Some(host) => host.open(Box::new(move || open_log(&log_dir, file_system))),
+        None => quorum_raft::blocking::unblock(move || open_log(&log_dir, file_system)).await?,
+    }
+    .context("opening the Raft log")?;
     let snapshots = SnapshotStore::open(&config.data_dir.join("snapshots"))
         .context("opening the snapshot directory")?;
     let sm_store = StateMachineStore::open(snapshots).context("loading the latest snapshot")?;
@@ -112,6 +126,10 @@ pub async fn run_node_with_seams(
     // old id (see `bootstrap.rs`).
     let incarnations = bootstrap::bootstrap(&config, &raft, &*seams.entropy).await?;
 
+    if let Some(observe) = &seams.raft_observer {
+        observe(&raft);
+    }
+
     let request_timeout = Duration::from_millis(config.request_timeout_ms);
     let cluster = Arc::new(ClusterView::new(config.id, raft.clone()));
     let node = Arc::new(Node {
@@ -130,7 +148,7 @@ pub async fn run_node_with_seams(
         clients: Default::default(),
         stats: Stats::default(),
         seams,
-        started: Instant::now(),
+        started: tokio::time::Instant::now(),
         incarnations,
         config,
     });
@@ -163,11 +181,13 @@ pub async fn run_node_with_seams(
             tracing::error!(addr = %peer_addr, error = %e, "peer gRPC server failed");
         }
     });
-    let http_server = tokio::spawn(http::serve(
-        http_listener,
-        node.clone(),
-        stopped(stop_rx.clone()),
-    ));
+    let http_server = http_listener.map(|listener| {
+        tokio::spawn(http::serve(
+            listener,
+            node.clone(),
+            stopped(stop_rx.clone()),
+        ))
+    });
     let expiry = tokio::spawn(expiry::run(node.clone()));
     let reclaimer = tokio::spawn(reclaim_log_space(engine.clone()));
     let acceptor = tokio::spawn(accept_loop(
@@ -232,24 +252,26 @@ pub async fn run_node_with_seams(
     if tokio::time::timeout(grace, raft.shutdown()).await.is_err() {
         tracing::warn!("Raft did not stop within the grace period");
     }
-    let _ = tokio::time::timeout(grace, http_server).await;
+    if let Some(http_server) = http_server {
+        let _ = tokio::time::timeout(grace, http_server).await;
+    }
     let _ = tokio::time::timeout(grace, peer_server).await;
     // Make sure everything appended is on disk before the process exits.
-    let _ = tokio::task::spawn_blocking(move || engine.sync()).await;
+    let _ = quorum_raft::blocking::unblock(move || engine.sync()).await;
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Opens the Raft log on the real disk, or (`power_loss`) on [`PowerLossFileSystem`], where
-/// `kill -9` loses what was never fsynced.
-fn open_log(dir: &Path, power_loss: bool) -> Result<Arc<dyn MultiGroupLog>, StorageError> {
+/// Opens the Raft log on the real disk, or on `file_system` ([`PowerLossFileSystem`], where
+/// a crash loses what was never fsynced).
+fn open_log(
+    dir: &Path,
+    file_system: Option<Arc<PowerLossFileSystem>>,
+) -> Result<Arc<dyn MultiGroupLog>, StorageError> {
     let config = LogEngineConfig::default();
-    Ok(if power_loss {
-        tracing::warn!("power-loss emulation: unsynced log writes die with this process");
-        let file_system = Arc::new(PowerLossFileSystem::new());
-        Arc::new(LogEngine::open_with_file_system(dir, config, file_system)?)
-    } else {
-        Arc::new(LogEngine::open(dir, config)?)
+    Ok(match file_system {
+        Some(file_system) => Arc::new(LogEngine::open_with_file_system(dir, config, file_system)?),
+        None => Arc::new(LogEngine::open(dir, config)?),
     })
 }
 
@@ -259,21 +281,41 @@ async fn reclaim_log_space(engine: Arc<dyn MultiGroupLog>) {
     loop {
         tick.tick().await;
         let engine = engine.clone();
-        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || engine.reclaim_space()).await {
+        if let Ok(Err(e)) = quorum_raft::blocking::unblock(move || engine.reclaim_space()).await {
             tracing::warn!(error = %e, "reclaiming Raft log space failed");
         }
     }
 }
 
-async fn accept_loop(listener: TcpListener, node: Arc<Node>, stopped: impl Future<Output = ()>) {
+/// The client port: a real TCP listener, or one on the simulated network
+/// ([`quorum_rpc::net`]).
+enum ClientListener {
+    Tcp(TcpListener),
+    Simulated(Box<dyn quorum_rpc::net::Listener>),
+}
+
+impl ClientListener {
+    async fn bind(addr: std::net::SocketAddr) -> std::io::Result<Self> {
+        Ok(match quorum_rpc::net::simulated() {
+            Some(net) => ClientListener::Simulated(net.bind(addr).await?),
+            None => ClientListener::Tcp(TcpListener::bind(addr).await?),
+        })
+    }
+}
+
+async fn accept_loop(
+    mut listener: ClientListener,
+    node: Arc<Node>,
+    stopped: impl Future<Output = ()>,
+) {
     tokio::pin!(stopped);
     loop {
         let accepted = tokio::select! {
             () = &mut stopped => return,
-            accepted = listener.accept() => accepted,
+            accepted = accept(&mut listener) => accepted,
         };
-        let (socket, addr) = match accepted {
-            Ok(pair) => pair,
+        let (socket, addr, laddr) = match accepted {
+            Ok((socket, addr, laddr)) => (socket, addr, laddr.unwrap_or(node.config.listen)),
             Err(e) => {
                 // EMFILE and friends: back off instead of spinning.
                 tracing::warn!(error = %e, "accept failed");
@@ -281,13 +323,11 @@ async fn accept_loop(listener: TcpListener, node: Arc<Node>, stopped: impl Futur
                 continue;
             }
         };
-        let laddr = socket.local_addr().unwrap_or(node.config.listen);
         let Some(client) = node
             .clients
             .register(addr, laddr, node.config.limits.clients_max)
         else {
             tokio::spawn(async move {
-                use tokio::io::AsyncWriteExt as _;
                 let mut socket = socket;
                 let _ = socket
                     .write_all(b"-ERR max number of clients reached\r\n")
@@ -295,7 +335,50 @@ async fn accept_loop(listener: TcpListener, node: Arc<Node>, stopped: impl Futur
             });
             continue;
         };
-        tokio::spawn(connection::serve_connection(node.clone(), socket, client));
+        match socket {
+            Accepted::Tcp(socket) => {
+                let _ = socket.set_nodelay(true);
+                tokio::spawn(connection::serve_connection(node.clone(), socket, client));
+            }
+            Accepted::Simulated(socket) => {
+                tokio::spawn(connection::serve_connection(node.clone(), socket, client));
+            }
+        }
+    }
+}
+
+/// An accepted client connection; each kind is served by its own instance of the connection
+/// loop, so the real one stays a plain `TcpStream`.
+enum Accepted {
+    Tcp(tokio::net::TcpStream),
+    Simulated(quorum_rpc::net::Conn),
+}
+
+impl Accepted {
+    async fn write_all(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        use tokio::io::AsyncWriteExt as _;
+        match self {
+            Accepted::Tcp(socket) => socket.write_all(bytes).await,
+            Accepted::Simulated(socket) => socket.write_all(bytes).await,
+        }
+    }
+}
+
+/// The next connection: (socket, peer address, local address if the socket knows it).
+async fn accept(
+    listener: &mut ClientListener,
+) -> std::io::Result<(Accepted, std::net::SocketAddr, Option<std::net::SocketAddr>)> {
+    match listener {
+        ClientListener::Tcp(listener) => {
+            let (socket, addr) = listener.accept().await?;
+            let laddr = socket.local_addr().ok();
+            Ok((Accepted::Tcp(socket), addr, laddr))
+        }
+        ClientListener::Simulated(listener) => {
+            let (socket, addr) = listener.accept().await?;
+            let laddr = listener.local_addr().ok();
+            Ok((Accepted::Simulated(socket), addr, laddr))
+        }
     }
 }
 

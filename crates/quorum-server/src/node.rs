@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use quorum_raft::SharedStateMachine;
 
@@ -56,8 +56,9 @@ pub struct Node {
     pub stats: Stats,
     /// Clock and randomness.
     pub seams: Seams,
-    /// When the node started.
-    pub started: Instant,
+    /// When the node started (tokio's clock, so a simulator controls it: the vote quiet
+    /// period is measured from here).
+    pub started: tokio::time::Instant,
     /// This node's incarnation and its peers' (`bootstrap.rs`).
     pub incarnations: Arc<Incarnations>,
 }
