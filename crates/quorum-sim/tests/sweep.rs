@@ -8,7 +8,7 @@
 use quorum_sim::{SimConfig, SimOutcome};
 
 /// Fixed seeds of the default sweep.
-const SEEDS_DEFAULT: u64 = 200;
+const SEEDS_DEFAULT: u64 = 300;
 
 fn run_seeds(seeds: Vec<u64>) -> Vec<SimOutcome> {
     let work_dir = quorum_sim::default_work_dir();
