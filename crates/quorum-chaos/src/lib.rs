@@ -151,6 +151,12 @@ pub struct WorkloadArgs {
     #[arg(long)]
     pub sticky_clients: bool,
 
+    /// Add the expiry workload: `SET k v PX ttl` (TTLs of 0.3, 1 and 3 s) with unique values,
+    /// read by `GET` and `PTTL`, checked so that no value outlives its TTL and none vanishes
+    /// before it (within 25 ms). Shows expiry bugs under clock faults.
+    #[arg(long)]
+    pub expiry: bool,
+
     /// Write summary.md, history.json, check.json and timeline.html into this directory.
     #[arg(long)]
     pub report: Option<PathBuf>,

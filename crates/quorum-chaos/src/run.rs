@@ -65,6 +65,7 @@ impl Session {
         );
         workload.discovery = discovery;
         workload.sticky = args.sticky_clients;
+        workload.expiry = args.expiry;
         let workload = Arc::new(workload);
         let recorder = Recorder::new();
         let endpoints: Endpoints = Arc::new(std::sync::RwLock::new(endpoints));

@@ -30,6 +30,10 @@ const READONLY_PAUSE: Duration = Duration::from_millis(5);
 const RECONNECT_BACKOFF: Duration = Duration::from_millis(100);
 /// Attempts of each final read before the client gives up on that key.
 const FINAL_READ_ATTEMPTS_MAX: u32 = 50;
+/// The TTLs of the expiry workload's `SET k v PX ttl`: short enough to expire many times in a
+/// run, long enough to be far above the checker's tolerance
+/// (`quorum_check::expiry::EXPIRY_TOLERANCE_MS`).
+const EXPIRY_TTLS_MS: [u64; 3] = [300, 1_000, 3_000];
 
 /// One node a client can talk to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +74,8 @@ pub struct Workload {
     pub discovery: Discovery,
     /// A client whose request failed reconnects to the same node (`--sticky-clients`).
     pub sticky: bool,
+    /// Adds the expiry workload (`--expiry`).
+    pub expiry: bool,
 }
 
 /// The workload a key slot belongs to.
@@ -78,6 +84,7 @@ enum Kind {
     Append,
     Register,
     Counter,
+    Expiry,
 }
 
 impl Workload {
@@ -91,6 +98,7 @@ impl Workload {
             seed,
             discovery: Discovery::Direct,
             sticky: false,
+            expiry: false,
         }
     }
 
@@ -107,11 +115,20 @@ impl Workload {
         }
         keys.extend((0..self.keys).map(|i| format!("{}register:{i}", self.prefix)));
         keys.extend((0..self.keys).map(|i| format!("{}counter:{i}", self.prefix)));
+        if self.expiry {
+            keys.extend((0..self.keys).map(|i| format!("{}expiry:{i}", self.prefix)));
+        }
         keys
     }
 
     fn pick(&self, rng: &mut StdRng, client: u32, seq: u64, readonly: bool) -> (String, Call) {
-        let kind = [Kind::Append, Kind::Register, Kind::Counter][rng.gen_range(0..3)];
+        // READONLY reads of expiry keys would prove nothing the expiry checker can judge.
+        let kinds: &[Kind] = if self.expiry && !readonly {
+            &[Kind::Append, Kind::Register, Kind::Counter, Kind::Expiry]
+        } else {
+            &[Kind::Append, Kind::Register, Kind::Counter]
+        };
+        let kind = kinds[rng.gen_range(0..kinds.len())];
         let slot = rng.gen_range(0..self.keys.max(1));
         let unique = format!("{client}-{seq}");
         let write = !readonly && rng.gen_bool(0.6);
@@ -138,6 +155,17 @@ impl Workload {
             Kind::Counter => {
                 let call = if write { Call::Incr } else { Call::Get };
                 (format!("{}counter:{slot}", self.prefix), call)
+            }
+            Kind::Expiry => {
+                let call = match (write, rng.gen_bool(0.5)) {
+                    (true, _) => Call::SetPx {
+                        value: unique,
+                        ttl_ms: EXPIRY_TTLS_MS[rng.gen_range(0..EXPIRY_TTLS_MS.len())],
+                    },
+                    (false, true) => Call::Get,
+                    (false, false) => Call::Pttl,
+                };
+                (format!("{}expiry:{slot}", self.prefix), call)
             }
         }
     }
@@ -351,12 +379,20 @@ where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
 {
     let key = key.as_bytes();
+    let ttl_text = match call {
+        Call::SetPx { ttl_ms, .. } => ttl_ms.to_string(),
+        _ => String::new(),
+    };
     let args: Vec<&[u8]> = match call {
         Call::Get => vec![b"GET", key],
         Call::Set { value } => vec![b"SET", key, value.as_bytes()],
         Call::Swap { value } => vec![b"SET", key, value.as_bytes(), b"GET"],
         Call::Append { token } => vec![b"APPEND", key, token.as_bytes()],
         Call::Incr => vec![b"INCR", key],
+        Call::SetPx { value, .. } => {
+            vec![b"SET", key, value.as_bytes(), b"PX", ttl_text.as_bytes()]
+        }
+        Call::Pttl => vec![b"PTTL", key],
     };
     match tokio::time::timeout(timeout, conn.call(&args)).await {
         Err(_) => Outcome::Unknown {
@@ -379,8 +415,8 @@ fn classify(call: &Call, value: Value) -> Outcome {
         (Call::Get | Call::Swap { .. }, Value::Bulk(b)) => Reply::Value {
             value: b.map(|b| String::from_utf8_lossy(&b).into_owned()),
         },
-        (Call::Set { .. }, Value::Status(s)) if s == "OK" => Reply::Ok,
-        (Call::Append { .. } | Call::Incr, Value::Int(value)) => Reply::Int { value },
+        (Call::Set { .. } | Call::SetPx { .. }, Value::Status(s)) if s == "OK" => Reply::Ok,
+        (Call::Append { .. } | Call::Incr | Call::Pttl, Value::Int(value)) => Reply::Int { value },
         (_, other) => {
             // The server answered, but not as the command promises: record it as unknown so the
             // checker does not reason from a reply it cannot interpret, and say what came back.

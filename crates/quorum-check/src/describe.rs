@@ -49,6 +49,8 @@ pub(crate) fn op(op: &Op) -> String {
         Call::Swap { value: v } => format!("SET {} GET", value(Some(v))),
         Call::Append { token } => format!("APPEND {}", value(Some(token))),
         Call::Incr => "INCR".to_string(),
+        Call::SetPx { value: v, ttl_ms } => format!("SET {} PX {ttl_ms}", value(Some(v))),
+        Call::Pttl => "PTTL".to_string(),
     };
     let result = match &o.outcome {
         Outcome::Ok { reply: r } => reply(r),

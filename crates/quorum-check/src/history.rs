@@ -45,6 +45,16 @@ pub enum Call {
     },
     /// `INCR key`.
     Incr,
+    /// `SET key value PX ttl_ms`: the expiry workload; `value` is unique in the history.
+    SetPx {
+        /// The value written.
+        value: String,
+        /// Its time to live in milliseconds.
+        ttl_ms: u64,
+    },
+    /// `PTTL key`: the key's remaining time to live in milliseconds, `-2` when it does not
+    /// exist, `-1` when it has no expiry.
+    Pttl,
 }
 
 /// Tokens of the list-append workload end with this byte, so `GET` splits into the list.

@@ -11,6 +11,7 @@
 //! | register (GET, SET, SET GET) | phantom and future values, lost updates (two swaps replacing one write), stale reads, then a linearizability search with unknown outcomes at +infinity | `phantom_write`, `lost_write`, `stale_read`, `not_linearizable`, `search_limit_exceeded` |
 //! | list-append (APPEND, GET) | reads are prefixes of one order, tokens unique, sent, not from the future, acknowledged appends present, APPEND lengths agree | `not_linearizable`, `duplicate_apply`, `phantom_write`, `stale_read`, `lost_write` |
 //! | counter (INCR, GET) | INCR values distinct and within bounds, reads between acknowledged and possible counts, no going back in real time | `lost_write`, `duplicate_apply`, `counter_mismatch`, `stale_read`, `phantom_write` |
+//! | expiry (SET PX, GET, PTTL) | no value or TTL outlives its write's deadline, no key vanishes before it, reads not older than a completed write, no phantom values (see [`expiry`](crate::expiry) for the rules and the tolerance) | `read_after_expiry`, `expired_early`, `stale_read`, `phantom_write` |
 //! | `READONLY` GETs (any workload) | staleness measured ([`ReadOnlyStats`]), monotonic per client, no phantom values | `non_monotonic_read`, `phantom_write` |
 //!
 //! The checker judges only what the history shows: it cannot see a write nobody read, and it
@@ -22,6 +23,7 @@
 mod append;
 mod counter;
 mod describe;
+pub mod expiry;
 mod fasthash;
 mod findings;
 pub mod history;
@@ -121,6 +123,7 @@ pub fn check_with(history: &History, options: &CheckOptions) -> CheckReport {
             }
             Workload::ListAppend => append::check(key, &mut findings, &mut readonly),
             Workload::Counter => counter::check(key, &mut findings, &mut readonly),
+            Workload::Expiry => expiry::check(key, &mut findings),
             Workload::Mixed => {} // reported as malformed by `prepare`
         }
         lost::count(key, &mut report.lost);

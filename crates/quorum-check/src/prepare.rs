@@ -91,6 +91,8 @@ pub(crate) fn call_name(call: &Call) -> &'static str {
         Call::Swap { .. } => "swap",
         Call::Append { .. } => "append",
         Call::Incr => "incr",
+        Call::SetPx { .. } => "set_px",
+        Call::Pttl => "pttl",
     }
 }
 
@@ -180,8 +182,11 @@ fn reply_fits(call: &Call, reply: &Reply) -> bool {
     matches!(
         (call, reply),
         (Call::Get | Call::Swap { .. }, Reply::Value { .. })
-            | (Call::Set { .. }, Reply::Ok)
-            | (Call::Append { .. } | Call::Incr, Reply::Int { .. })
+            | (Call::Set { .. } | Call::SetPx { .. }, Reply::Ok)
+            | (
+                Call::Append { .. } | Call::Incr | Call::Pttl,
+                Reply::Int { .. }
+            )
     )
 }
 
@@ -194,6 +199,8 @@ fn classify(ops: &[Op]) -> Workload {
             Call::Set { .. } | Call::Swap { .. } => Workload::Register,
             Call::Append { .. } => Workload::ListAppend,
             Call::Incr => Workload::Counter,
+            // PTTL is a read, but only the expiry workload sends it.
+            Call::SetPx { .. } | Call::Pttl => Workload::Expiry,
         };
         match found {
             None => found = Some(workload),

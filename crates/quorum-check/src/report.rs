@@ -63,6 +63,10 @@ pub enum AnomalyClass {
     /// The linearizability search gave up before deciding; the key is neither proven valid
     /// nor invalid.
     SearchLimitExceeded,
+    /// A read saw a write's value (or a time to live) after that write's TTL had run out.
+    ReadAfterExpiry,
+    /// A read missed a write whose TTL had not run out yet (the key expired early).
+    ExpiredEarly,
 }
 
 impl AnomalyClass {
@@ -78,6 +82,8 @@ impl AnomalyClass {
             AnomalyClass::CounterMismatch => "counter_mismatch",
             AnomalyClass::MalformedHistory => "malformed_history",
             AnomalyClass::SearchLimitExceeded => "search_limit_exceeded",
+            AnomalyClass::ReadAfterExpiry => "read_after_expiry",
+            AnomalyClass::ExpiredEarly => "expired_early",
         }
     }
 }
@@ -116,6 +122,8 @@ pub enum Workload {
     ListAppend,
     /// INCR + GET.
     Counter,
+    /// SET PX + GET / PTTL: values with a time to live.
+    Expiry,
     /// Only GETs: nothing was written, so every read must be nil (checked as a register).
     Unwritten,
     /// Calls of several workloads on one key: reported as malformed, not checked further.
@@ -129,6 +137,7 @@ impl Workload {
             Workload::Register => "register",
             Workload::ListAppend => "list_append",
             Workload::Counter => "counter",
+            Workload::Expiry => "expiry",
             Workload::Unwritten => "unwritten",
             Workload::Mixed => "mixed",
         }

@@ -4,6 +4,7 @@
 mod append;
 mod builder;
 mod counter;
+mod expiry;
 mod generated;
 mod lost;
 mod porcupine;
