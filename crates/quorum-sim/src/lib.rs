@@ -15,6 +15,7 @@
 
 pub mod invariants;
 mod log_thread;
+mod logs;
 mod net;
 mod node;
 mod workload;
@@ -301,6 +302,16 @@ fn simulate(config: &SimConfig, dir: &Path, started: Instant) -> anyhow::Result<
     if clients_done {
         driver.converge(&mut sim);
     }
+    // Stop every node (closing its files as a clean shutdown would), then compare the logs.
+    let sim_ms = sim.elapsed().as_millis() as u64;
+    drop(sim);
+    let log_dirs: Vec<_> = (1..=config.nodes)
+        .map(|id| (id, dir.join(host_name(id)).join("raft-log")))
+        .collect();
+    driver
+        .invariants
+        .violations
+        .extend(logs::check_log_matching(&log_dirs));
 
     let history = recorder.history();
     let report = quorum_check::check(&history);
@@ -320,7 +331,7 @@ fn simulate(config: &SimConfig, dir: &Path, started: Instant) -> anyhow::Result<
     };
     Ok(SimOutcome {
         seed: config.seed,
-        sim_ms: sim.elapsed().as_millis() as u64,
+        sim_ms,
         ops_ok: count(|c| c.ok),
         ops_failed: count(|c| c.failed),
         ops_unknown: count(|c| c.unknown),
