@@ -64,7 +64,7 @@ pub fn run_chaos(args: ChaosArgs) -> anyhow::Result<u8> {
         (true, None) => Box::new(netns::NetnsCluster::start(&binary, args.nodes, &node_args)?),
         (wants, reason) => {
             if let (true, Some(reason)) = (wants, reason) {
-                let note = format!("partition, clock and disk-full faults skipped: {reason}");
+                let note = format!("partition, wall-clock and disk-full faults skipped: {reason}");
                 eprintln!("chaos: {note}");
                 notes.push(note);
             }

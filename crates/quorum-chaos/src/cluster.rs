@@ -28,6 +28,12 @@ pub trait ClusterControl: Send {
     fn kill9(&mut self, id: u64) -> anyhow::Result<()>;
     /// Starts node `id` again from its data directory; `env` is added to its environment.
     fn restart(&mut self, id: u64, env: &[(String, String)]) -> anyhow::Result<()>;
+    /// Starts node `id` again from its data directory with `args` after its own flags, for
+    /// this start only (e.g. `--clock-rate 1.05`; a later [`ClusterControl::restart`] drops
+    /// them).
+    fn restart_with_args(&mut self, _id: u64, _args: &[String]) -> anyhow::Result<()> {
+        bail!("this cluster cannot restart a node with extra flags")
+    }
     /// SIGSTOP node `id`.
     fn pause(&mut self, id: u64) -> anyhow::Result<()>;
     /// SIGCONT node `id`.
@@ -129,6 +135,10 @@ impl ClusterControl for LocalCluster {
             bail!("the loopback cluster cannot give one node its own environment");
         }
         self.cluster.node_mut(id).restart()
+    }
+
+    fn restart_with_args(&mut self, id: u64, args: &[String]) -> anyhow::Result<()> {
+        self.cluster.node_mut(id).restart_with_args(args)
     }
 
     fn pause(&mut self, id: u64) -> anyhow::Result<()> {

@@ -10,9 +10,9 @@
 
 mod chaos;
 mod checks;
-mod cluster;
+pub mod cluster;
 mod nemesis;
-mod netns;
+pub mod netns;
 mod network;
 mod process;
 mod recorder;

@@ -320,6 +320,34 @@ impl Nemesis {
                 self.killed.remove(&victim);
                 self.end_event(event);
             }
+            Action::ClockRate {
+                leader: of_leader,
+                rate_permille,
+                ms,
+            } => {
+                let victim = if of_leader {
+                    leader
+                } else {
+                    self.follower(leader)?
+                };
+                let role = if of_leader { "leader" } else { "follower" };
+                let rate = crate::schedule::rate_text(rate_permille);
+                let event = self.start_event(
+                    action,
+                    format!(
+                        "{role} {victim} restarted with its monotonic clock at {rate}x for {ms} ms"
+                    ),
+                );
+                self.cluster.kill9(victim)?;
+                self.killed.insert(victim);
+                self.cluster
+                    .restart_with_args(victim, &["--clock-rate".to_string(), rate])?;
+                self.sleep_ms(ms);
+                self.cluster.kill9(victim)?;
+                self.cluster.restart(victim, &[])?;
+                self.killed.remove(&victim);
+                self.end_event(event);
+            }
             Action::Partition { shape, ms } => {
                 let links = self.links(shape, leader);
                 let event = self.start_event(

@@ -81,11 +81,25 @@ impl NsNode {
     }
 
     fn spawn(&mut self, binary: &Path, env: &[(String, String)]) -> anyhow::Result<()> {
+        self.spawn_with(binary, env, &[])
+    }
+
+    /// [`NsNode::spawn`] with `extra` flags after the node's own, for this start only.
+    fn spawn_with(
+        &mut self,
+        binary: &Path,
+        env: &[(String, String)],
+        extra: &[String],
+    ) -> anyhow::Result<()> {
         let mut command = in_namespace(&self.ns, binary);
-        command.args(&self.args).env_remove("QUORUM_CONFIG").env(
-            "RUST_LOG",
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-        );
+        command
+            .args(&self.args)
+            .args(extra)
+            .env_remove("QUORUM_CONFIG")
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+            );
         for (k, v) in env {
             command.env(k, v);
         }
@@ -282,6 +296,15 @@ impl ClusterControl for NetnsCluster {
             bail!("node {id} is still running");
         }
         node.spawn(&binary, env)
+    }
+
+    fn restart_with_args(&mut self, id: u64, args: &[String]) -> anyhow::Result<()> {
+        let binary = self.binary.clone();
+        let node = self.node(id)?;
+        if node.running() {
+            bail!("node {id} is still running");
+        }
+        node.spawn_with(&binary, &[], args)
     }
 
     fn pause(&mut self, id: u64) -> anyhow::Result<()> {

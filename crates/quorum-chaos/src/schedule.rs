@@ -25,7 +25,9 @@ pub enum FaultClass {
     Membership,
     /// Low snapshot threshold, and a follower that must catch up by snapshot.
     Snapshot,
-    /// A node restarted with its wall clock skewed by hours (libfaketime).
+    /// A node restarted with its wall clock skewed by hours (libfaketime), or with its
+    /// monotonic clock running up to [`CLOCK_RATE_SKEW_PERMILLE_MAX`] fast or slow
+    /// (`quorum node --clock-rate`).
     Clock,
     /// A minority node's disk: total loss of its data, a full disk, a torn last log record,
     /// a bit flip or truncation in its log or newest snapshot.
@@ -89,6 +91,12 @@ impl fmt::Display for FaultClass {
         f.write_str(self.name())
     }
 }
+
+/// The largest monotonic clock-rate skew the `clock` fault gives a node, in per mille: ±5 %.
+/// The read lease is 0.9 × `election_timeout_min` (`RaftTuning::read_lease_duration`), so
+/// between a leader and its followers quorum tolerates about 10 % of rate drift whatever the
+/// timings; ±5 % on one node stays inside that.
+pub const CLOCK_RATE_SKEW_PERMILLE_MAX: u32 = 50;
 
 /// Which nodes a kill takes down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,6 +173,17 @@ pub enum Action {
         /// How long the skewed node runs.
         ms: u64,
     },
+    /// Restart the leader (when `leader`) or a follower with its monotonic clock running at
+    /// `rate_permille / 1000` of real time (`quorum node --clock-rate`), run `ms`, restart it
+    /// at the true rate.
+    ClockRate {
+        /// Skew the leader rather than a follower.
+        leader: bool,
+        /// The clock rate in per mille (1000 = real time).
+        rate_permille: u32,
+        /// How long the skewed node runs.
+        ms: u64,
+    },
     /// kill -9 a follower, delete its data directory, restart it: total loss of its disk.
     DiskLoss,
     /// kill -9 a follower, damage its data directory as `damage` says (at a place drawn from
@@ -196,7 +215,7 @@ impl Action {
             Action::Partition { .. } => FaultClass::Partition,
             Action::Membership { .. } => FaultClass::Membership,
             Action::Snapshot { .. } => FaultClass::Snapshot,
-            Action::Clock { .. } => FaultClass::Clock,
+            Action::Clock { .. } | Action::ClockRate { .. } => FaultClass::Clock,
             Action::DiskLoss | Action::DiskFull { .. } | Action::DiskCorrupt { .. } => {
                 FaultClass::Disk
             }
@@ -231,6 +250,16 @@ impl fmt::Display for Action {
                     "run a follower {ms} ms with its clock {skew_hours:+} h off"
                 )
             }
+            Action::ClockRate {
+                leader,
+                rate_permille,
+                ms,
+            } => write!(
+                f,
+                "run {} {ms} ms with its monotonic clock at {}x",
+                if *leader { "the leader" } else { "a follower" },
+                rate_text(*rate_permille)
+            ),
             Action::DiskLoss => write!(f, "wipe a follower's data directory (total loss)"),
             Action::DiskCorrupt { damage, .. } => {
                 write!(f, "{damage} of a stopped follower, restart")
@@ -241,6 +270,11 @@ impl fmt::Display for Action {
             ),
         }
     }
+}
+
+/// A rate in per mille as `quorum node --clock-rate` takes it, e.g. 1050 -> "1.050".
+pub fn rate_text(rate_permille: u32) -> String {
+    format!("{}.{:03}", rate_permille / 1000, rate_permille % 1000)
 }
 
 /// What [`Action::DiskCorrupt`] does to a follower's data directory (see `quorum_testkit::disk`).
@@ -341,10 +375,23 @@ fn draw(rng: &mut StdRng, class: FaultClass) -> Action {
         FaultClass::Snapshot => Action::Snapshot {
             down_ms: rng.gen_range(1_000..3_000),
         },
-        FaultClass::Clock => Action::Clock {
+        FaultClass::Clock if rng.gen_bool(0.5) => Action::Clock {
             skew_hours: if rng.gen_bool(0.5) { 3 } else { -5 },
             ms: rng.gen_range(1_000..3_000),
         },
+        // Long enough for several leases and election timeouts on the skewed clock.
+        FaultClass::Clock => {
+            let skew = rng.gen_range(20..=CLOCK_RATE_SKEW_PERMILLE_MAX);
+            Action::ClockRate {
+                leader: rng.gen_bool(0.5),
+                rate_permille: if rng.gen_bool(0.5) {
+                    1000 + skew
+                } else {
+                    1000 - skew
+                },
+                ms: rng.gen_range(2_000..5_000),
+            }
+        }
         FaultClass::Disk => match rng.gen_range(0..4) {
             0 => Action::DiskLoss,
             1 => Action::DiskFull {
@@ -448,6 +495,47 @@ mod tests {
             }
         }
         assert!(plan.iter().any(|f| f.action == Action::DiskLoss));
+    }
+
+    #[test]
+    fn clock_faults_skew_wall_clocks_and_clock_rates_within_the_bound() {
+        let plan = plan(
+            5,
+            Duration::from_secs(200),
+            Duration::from_secs(1),
+            &[FaultClass::Clock],
+        );
+        let rates: Vec<(bool, u32)> = plan
+            .iter()
+            .filter_map(|f| match f.action {
+                Action::ClockRate {
+                    leader,
+                    rate_permille,
+                    ..
+                } => Some((leader, rate_permille)),
+                _ => None,
+            })
+            .collect();
+        assert!(plan
+            .iter()
+            .any(|f| matches!(f.action, Action::Clock { .. })));
+        for (leader, fast) in [(true, true), (true, false), (false, true), (false, false)] {
+            assert!(
+                rates
+                    .iter()
+                    .any(|&(l, rate)| l == leader && (rate > 1000) == fast),
+                "leader {leader}, fast {fast} never drawn"
+            );
+        }
+        for (_, rate) in rates {
+            assert!(
+                rate.abs_diff(1000) <= CLOCK_RATE_SKEW_PERMILLE_MAX,
+                "{rate}"
+            );
+            assert_ne!(rate, 1000);
+        }
+        assert_eq!(rate_text(950), "0.950");
+        assert_eq!(rate_text(1050), "1.050");
     }
 
     #[test]

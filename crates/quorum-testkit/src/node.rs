@@ -85,6 +85,11 @@ impl Node {
 
     /// Starts the process; its stdout and stderr are appended to [`Node::log_path`].
     pub(crate) fn spawn(&mut self) -> anyhow::Result<()> {
+        self.spawn_with(&[])
+    }
+
+    /// [`Node::spawn`] with `extra` flags after the node's own (for this start only).
+    fn spawn_with(&mut self, extra: &[String]) -> anyhow::Result<()> {
         if self.child.is_some() {
             bail!("node {} is already running", self.id);
         }
@@ -96,6 +101,7 @@ impl Node {
         writeln!(log, "--- testkit: starting node {} ---", self.id)?;
         let child = Command::new(&self.binary)
             .args(&self.args)
+            .args(extra)
             // The test's environment must not change the node's configuration.
             .env_remove("QUORUM_CONFIG")
             .env(
@@ -264,6 +270,15 @@ impl Node {
             bail!("node {} is still running; stop or kill it first", self.id);
         }
         self.spawn()
+    }
+
+    /// [`Node::restart`] with `extra` flags after the node's own, for this start only (a later
+    /// [`Node::restart`] drops them), e.g. `--clock-rate 1.05` for a while.
+    pub fn restart_with_args(&mut self, extra: &[String]) -> anyhow::Result<()> {
+        if self.is_running() {
+            bail!("node {} is still running; stop or kill it first", self.id);
+        }
+        self.spawn_with(extra)
     }
 
     /// Deletes the node's data directory (the node must not be running), e.g. to test that a

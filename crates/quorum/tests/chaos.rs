@@ -68,9 +68,14 @@ struct ChaosRun {
 /// Runs `quorum chaos` for 20 s with `faults` and `seed`, asserts exit 0 with a complete
 /// report, acknowledged operations and at least one injected fault.
 fn chaos(faults: &str, seed: &str, interval: &str) -> ChaosRun {
+    chaos_with(faults, seed, interval, &[])
+}
+
+/// [`chaos`] with `extra` flags.
+fn chaos_with(faults: &str, seed: &str, interval: &str, extra: &[&str]) -> ChaosRun {
     let report = tempfile::tempdir().unwrap();
     let dir = report.path().join("report");
-    let (output, pid) = quorum_with_pid(&[
+    let mut args = vec![
         "chaos",
         "--duration",
         "20s",
@@ -82,7 +87,9 @@ fn chaos(faults: &str, seed: &str, interval: &str) -> ChaosRun {
         seed,
         "--report",
         dir.to_str().unwrap(),
-    ]);
+    ];
+    args.extend(extra);
+    let (output, pid) = quorum_with_pid(&args);
     assert_eq!(output.status.code(), Some(0), "{}", show(&output));
     let history = assert_report(&dir);
     assert!(acknowledged(&history) > 0, "{}", show(&output));
@@ -105,6 +112,31 @@ fn chaos_with_kills_pauses_membership_and_snapshots_finds_a_valid_history() {
         summary.contains("VALID") && summary.contains("seed 1"),
         "{summary}"
     );
+}
+
+/// Clock faults (as root: wall clocks hours off besides rates ±5 %; otherwise rates only) with
+/// the expiry workload: no key outlives its TTL or vanishes before it, and the lease holds
+/// with a leader or a follower running up to 5 % fast or slow.
+#[test]
+fn chaos_with_clock_rate_skew_and_expiring_keys_finds_a_valid_history() {
+    let run = chaos_with("clock", "3", "3s", &["--expiry"]);
+    let faults = run.history["faults"].as_array().unwrap();
+    assert!(
+        faults
+            .iter()
+            .any(|f| f["detail"].as_str().unwrap().contains("monotonic clock at")),
+        "no clock-rate fault injected\n{}",
+        show(&run.output)
+    );
+    let ops = run.history["ops"].as_array().unwrap();
+    for call in ["set_px", "pttl"] {
+        assert!(
+            ops.iter()
+                .any(|op| op["call"]["f"] == call && op["outcome"]["o"] == "ok"),
+            "no acknowledged {call}\n{}",
+            show(&run.output)
+        );
+    }
 }
 
 /// Seed 2 damages a follower's files five times in 20 s (a torn last record, bit flips and

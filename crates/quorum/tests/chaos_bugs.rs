@@ -6,13 +6,12 @@
 //! Seeds, intervals and fault classes are chosen so that each bug shows within seconds (each
 //! was checked over repeated runs); every run is bounded by [`RUN_TIMEOUT`].
 
-use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
 mod common;
 
-use common::process::{quorum_bounded, show};
+use common::process::{quorum_bounded, read_classes, show};
 
 /// Upper bound of one `quorum chaos` run (the issue asks for each bug to be caught within two
 /// minutes; the runs below take well under one).
@@ -87,19 +86,6 @@ impl Run<'_> {
             show(&outcome.output)
         );
     }
-}
-
-/// The anomaly classes listed in a report's check.json.
-fn read_classes(path: &Path, output: &Output) -> Vec<String> {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), show(output)));
-    let check: serde_json::Value = serde_json::from_str(&text).unwrap();
-    check["anomalies"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["class"].as_str().unwrap().to_string())
-        .collect()
 }
 
 /// Power cuts of a majority and of every node, with unsynced log writes lost

@@ -1,6 +1,7 @@
 //! Running the `quorum` binary as a user runs it, bounded in time: a hang is killed and its
 //! output shown rather than stalling the suite.
 
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -44,4 +45,17 @@ pub fn show(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
+}
+
+/// The anomaly classes listed in a report's check.json.
+pub fn read_classes(path: &Path, output: &Output) -> Vec<String> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{}", path.display(), show(output)));
+    let check: serde_json::Value = serde_json::from_str(&text).unwrap();
+    check["anomalies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["class"].as_str().unwrap().to_string())
+        .collect()
 }
