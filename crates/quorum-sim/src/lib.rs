@@ -484,15 +484,18 @@ impl Driver {
         });
     }
 
-    /// Cuts the power of `id`'s disk (unsynced log writes are lost) and crashes its host.
+    /// Cuts the power of `id`'s disk (unsynced log writes are lost or torn) and crashes its host.
     fn crash(&mut self, sim: &mut turmoil::Sim<'_>, id: NodeId) {
         if !sim.is_host_running(host_name(id)) {
             return;
         }
+        let tear_seed: u64 = self.rng.gen();
         {
             let mut slot = self.slot(id);
             if let Some(file_system) = &slot.file_system {
-                file_system.cut_power();
+                // Unsynced log bytes are lost, except a seeded prefix per file that the
+                // "kernel" had written back: the last record may be torn.
+                file_system.cut_power_tearing(tear_seed);
             }
             slot.metrics = None;
         }

@@ -42,6 +42,23 @@ pub struct PowerLossFileSystem {
 #[derive(Debug, Default)]
 struct Power {
     cut: AtomicBool,
+    /// After [`PowerLossFileSystem::cut_power_tearing`]: the generator that decides how much of
+    /// each file's unsynced bytes reached the disk anyway (xorshift64 state, never 0).
+    tear: Mutex<Option<u64>>,
+}
+
+impl Power {
+    /// How many of `unsynced` bytes survive the cut: none, or a seeded prefix when tearing.
+    fn surviving(&self, unsynced: usize) -> usize {
+        let mut tear = self.tear.lock();
+        let Some(state) = tear.as_mut() else {
+            return 0;
+        };
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        (*state % (unsynced as u64 + 1)) as usize
+    }
 }
 
 impl PowerLossFileSystem {
@@ -55,6 +72,15 @@ impl PowerLossFileSystem {
     /// a killed process loses the unsynced bytes anyway.
     pub fn cut_power(&self) {
         self.power.cut.store(true, Ordering::SeqCst);
+    }
+
+    /// Cuts the power as [`PowerLossFileSystem::cut_power`] does, except that each file keeps
+    /// a prefix of its unsynced bytes, of a length drawn from `seed`: the kernel had written
+    /// back part of the dirty data, possibly ending in the middle of a record (a torn write).
+    /// The prefixes reach the disk when the files are closed. For simulations.
+    pub fn cut_power_tearing(&self, seed: u64) {
+        *self.power.tear.lock() = Some(seed | 1);
+        self.cut_power();
     }
 
     fn wrap(&self, file: File) -> PowerLossFile {
@@ -144,12 +170,18 @@ impl PowerLossFile {
     /// `kill -9` does not undo). After a power cut, drops them instead.
     fn write_back(&self, unsynced: &mut Unsynced) -> IoResult<()> {
         let writes = std::mem::take(&mut unsynced.writes);
-        unsynced.bytes = 0;
+        let mut surviving = std::mem::take(&mut unsynced.bytes);
         if self.power.cut.load(Ordering::SeqCst) {
-            return Ok(());
+            // Nothing, or a torn prefix (`cut_power_tearing`), in write order.
+            surviving = self.power.surviving(surviving);
         }
         for (offset, bytes) in writes {
-            self.file.write_all_at(&bytes, offset)?;
+            let take = bytes.len().min(surviving);
+            if take == 0 {
+                break;
+            }
+            self.file.write_all_at(&bytes[..take], offset)?;
+            surviving -= take;
         }
         Ok(())
     }

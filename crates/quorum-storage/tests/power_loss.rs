@@ -44,3 +44,32 @@ fn without_a_power_cut_closing_keeps_unsynced_entries_like_a_page_cache() {
     let log = LogEngine::open_with_file_system(dir.path(), config(), power).unwrap();
     assert_eq!(log.entries(1, 1, 16).unwrap(), entries(1, 1, 15));
 }
+
+#[test]
+fn a_tearing_power_cut_keeps_the_synced_entries_and_at_most_a_prefix_of_the_rest() {
+    // Every seed keeps everything synced, and what it keeps beyond is a prefix of what was
+    // written: the log opens (a torn last record is cut) with entries 1..=n, 10 <= n <= 20.
+    let mut kept = std::collections::BTreeSet::new();
+    for seed in 0..40 {
+        let dir = tempfile::tempdir().unwrap();
+        let power = Arc::new(PowerLossFileSystem::new());
+        {
+            let log =
+                LogEngine::open_with_file_system(dir.path(), config(), power.clone()).unwrap();
+            log.append(1, &entries(1, 1, 10)).unwrap();
+            log.sync().unwrap();
+            for index in 11..=20 {
+                log.append(1, &entries(1, index, index)).unwrap();
+            }
+            power.cut_power_tearing(seed);
+        }
+        let log = open(dir.path());
+        let last = log.last_index(1).expect("the synced entries survive");
+        assert!((10..=20).contains(&last), "seed {seed}: last index {last}");
+        assert_eq!(log.entries(1, 1, last + 1).unwrap(), entries(1, 1, last));
+        kept.insert(last);
+    }
+    // The prefixes vary with the seed: some cuts keep none of the unsynced entries, some keep
+    // some of them.
+    assert!(kept.len() > 2, "kept {kept:?}");
+}
