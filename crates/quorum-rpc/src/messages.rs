@@ -29,7 +29,18 @@ pub type ForwardRequest = Proposal;
 pub type ForwardResult = Result<(u64, ProposalReply), PeerError>;
 
 /// The outcome of a read-index request: the log index a linearizable read must wait for.
-pub type ReadIndexResult = Result<u64, PeerError>;
+pub type ReadIndexResult = Result<ReadPoint, PeerError>;
+
+/// Where and when a linearizable read may happen: at or after log `index`, with key expiry
+/// judged at the leader's wall-clock time `leader_now_ms` (read when it confirmed the index).
+/// A follower's own clock may be hours off; the leader's is the one that stamps every TTL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadPoint {
+    /// The commit index the read must see applied.
+    pub index: u64,
+    /// The leader's wall clock, milliseconds since the Unix epoch.
+    pub leader_now_ms: u64,
+}
 
 /// A membership change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

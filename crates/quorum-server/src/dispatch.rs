@@ -17,6 +17,7 @@ use bytes::Bytes;
 use quorum_commands::{Kind, ReadContext};
 use quorum_raft::Op;
 use quorum_resp::{Frame, Protocol, Request};
+use quorum_rpc::messages::ReadPoint;
 use tokio::sync::oneshot;
 
 use crate::clients::ClientHandle;
@@ -73,7 +74,7 @@ pub async fn execute_pipeline(
     let mut protocols: Vec<Protocol> = Vec::with_capacity(requests.len());
     // A read index obtained for this pipeline covers every read in it: they all arrived before
     // the barrier was requested.
-    let mut read_index: Option<u64> = None;
+    let mut read_point: Option<ReadPoint> = None;
     if let Some(last) = requests.last() {
         let mut info = session.client.info.lock();
         info.last_active = Instant::now();
@@ -104,7 +105,7 @@ pub async fn execute_pipeline(
             }
             Kind::Read => {
                 resolve_pending(session, &mut slots).await;
-                let frame = match read(node, session, &mut read_index, &args).await {
+                let frame = match read(node, session, &mut read_point, &args).await {
                     Ok(frame) => frame,
                     Err(e) => Frame::Error(e),
                 };
@@ -154,10 +155,13 @@ async fn resolve_pending(session: &mut Session, slots: &mut [Slot]) {
 async fn read(
     node: &Node,
     session: &Session,
-    read_index: &mut Option<u64>,
+    read_point: &mut Option<ReadPoint>,
     args: &[Bytes],
 ) -> Result<Frame, quorum_types::ErrorReply> {
     let mut must_apply = session.last_write_index;
+    // Expiry is judged at the leader's time for linearizable reads: this node's wall clock may
+    // be hours ahead (it would hide live keys) or behind. READONLY reads use this node's clock.
+    let mut leader_now_ms = None;
     if session.readonly {
         Stats::bump(&node.stats.reads_local);
         // Once per process: a restarted node first catches up with the leader's commit index,
@@ -165,15 +169,16 @@ async fn read(
         node.barrier.catch_up_once().await?;
     } else {
         Stats::bump(&node.stats.reads_linearizable);
-        let index = match *read_index {
-            Some(index) => index,
+        let point = match *read_point {
+            Some(point) => point,
             None => {
-                let index = node.barrier.wait().await?;
-                *read_index = Some(index);
-                index
+                let point = node.barrier.wait().await?;
+                *read_point = Some(point);
+                point
             }
         };
-        must_apply = must_apply.max(index);
+        must_apply = must_apply.max(point.index);
+        leader_now_ms = Some(point.leader_now_ms);
     }
     node.cluster
         .wait_applied(must_apply, node.request_timeout())
@@ -181,7 +186,10 @@ async fn read(
     let random_seed = node.seams.entropy.next_u64();
     let state = node.state.read();
     let ctx = ReadContext {
-        now_ms: node.read_now_ms(state.clock_ms),
+        now_ms: match leader_now_ms {
+            Some(leader_now_ms) => leader_now_ms.max(state.clock_ms),
+            None => node.read_now_ms(state.clock_ms),
+        },
         random_seed,
     };
     Ok(quorum_commands::execute_read(&state.keyspace, args, &ctx))

@@ -77,13 +77,14 @@ pub async fn serve(
 async fn readyz(State(node): State<Arc<Node>>) -> Response {
     let limit = node.request_timeout().min(READYZ_TIMEOUT);
     match tokio::time::timeout(limit, node.barrier.wait()).await {
-        Ok(Ok(index)) => (
+        Ok(Ok(point)) => (
             StatusCode::OK,
             format!(
-                "ready: leader is node {}, applied through index {index}\n",
+                "ready: leader is node {}, applied through index {}\n",
                 node.cluster
                     .leader()
-                    .map_or("?".to_string(), |id| id.to_string())
+                    .map_or("?".to_string(), |id| id.to_string()),
+                point.index
             ),
         )
             .into_response(),

@@ -142,6 +142,7 @@ pub async fn run_node_with_seams(
                 .raft
                 .lease_reads
                 .then(|| config.raft.read_lease_duration()),
+            seams.clock.clone(),
         ),
         cluster,
         state,

@@ -39,7 +39,7 @@ use quorum_raft::openraft::{ServerState, Vote};
 use quorum_raft::SharedStateMachine;
 use quorum_types::NodeId;
 
-use quorum_rpc::messages::PeerError;
+use quorum_rpc::messages::{PeerError, ReadPoint};
 use quorum_types::ErrorReply;
 use tokio::sync::{mpsc, oneshot};
 // This node's clock (`quorum_raft::runtime`): the lease is measured at `--clock-rate`, like
@@ -47,11 +47,12 @@ use tokio::sync::{mpsc, oneshot};
 use quorum_raft::runtime::{sleep, timeout_at, QuorumInstant as Instant};
 
 use crate::cluster::{no_quorum_error, timeout_error, ClusterView, Route};
+use crate::seams::Clock;
 
 /// Most reads waiting for a confirmation before connections wait (backpressure).
 const WAITERS_MAX: usize = 65_536;
 
-type Waiter = oneshot::Sender<Result<u64, ErrorReply>>;
+type Waiter = oneshot::Sender<Result<ReadPoint, ErrorReply>>;
 
 /// Handle for waiting on a linearizable read point.
 #[derive(Clone)]
@@ -72,11 +73,13 @@ impl ReadBarrier {
         state: SharedStateMachine,
         request_timeout: Duration,
         lease: Option<Duration>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         let (waiters, receiver) = mpsc::channel(WAITERS_MAX);
         let leader = Arc::new(LeaderReads {
             cluster,
             state,
+            clock,
             lease_duration: lease,
             lease: Mutex::new(None),
             renewing: AtomicBool::new(false),
@@ -121,34 +124,40 @@ impl ReadBarrier {
     }
 
     /// Serves a follower's read-index request on the leader.
-    pub async fn serve_read_index(&self, request_timeout: Duration) -> Result<u64, PeerError> {
+    pub async fn serve_read_index(
+        &self,
+        request_timeout: Duration,
+    ) -> Result<ReadPoint, PeerError> {
         let cluster = &self.leader.cluster;
         if !cluster.is_leader() {
             return Err(PeerError::NotLeader {
                 leader: cluster.leader(),
             });
         }
-        self.leader
+        let index = self
+            .leader
             .read_index(Instant::now() + request_timeout)
             .await
-            .map_err(PeerError::Unavailable)
+            .map_err(PeerError::Unavailable)?;
+        Ok(self.leader.read_point(index))
     }
 
-    /// Resolves with the log index this node has applied through, at which a read that started
-    /// before this call is linearizable.
-    pub async fn wait(&self) -> Result<u64, ErrorReply> {
+    /// Resolves with the read point: the log index this node has applied through, at which a
+    /// read that started before this call is linearizable, and the leader's time for expiry.
+    pub async fn wait(&self) -> Result<ReadPoint, ErrorReply> {
         // PLANTED BUG (`--chaos-bug follower-local-reads`, etcd 0.4): a follower answers from
         // whatever it has applied, without asking the leader what was committed.
         #[cfg(feature = "chaos-bugs")]
         if quorum_raft::chaos_bugs::planted(quorum_raft::chaos_bugs::ChaosBug::FollowerLocalReads)
             && !self.leader.cluster.is_leader()
         {
-            return Ok(self
+            let index = self
                 .leader
                 .state
                 .read()
                 .last_applied
-                .map_or(0, |id| id.index));
+                .map_or(0, |id| id.index);
+            return Ok(self.leader.read_point(index));
         }
         let (tx, rx) = oneshot::channel();
         if self.waiters.send(tx).await.is_err() {
@@ -182,7 +191,10 @@ async fn confirm_loop(
 }
 
 /// One confirmation: the read index, applied locally.
-async fn confirm(leader: &Arc<LeaderReads>, request_timeout: Duration) -> Result<u64, ErrorReply> {
+async fn confirm(
+    leader: &Arc<LeaderReads>,
+    request_timeout: Duration,
+) -> Result<ReadPoint, ErrorReply> {
     let cluster = &*leader.cluster;
     let deadline = Instant::now() + request_timeout;
     let mut backoff_ms = 5;
@@ -192,13 +204,14 @@ async fn confirm(leader: &Arc<LeaderReads>, request_timeout: Duration) -> Result
             match cluster.route() {
                 Route::Local => {
                     saw_leader = true;
-                    leader.read_index(deadline).await
+                    let index = leader.read_index(deadline).await?;
+                    Ok(leader.read_point(index))
                 }
                 Route::Remote(client) => {
                     saw_leader = true;
                     let remaining = deadline.saturating_duration_since(Instant::now());
                     match client.read_index(remaining).await {
-                        Ok(Ok(index)) => Ok(index),
+                        Ok(Ok(point)) => Ok(point),
                         Ok(Err(e)) => Err(e.to_string()),
                         Err(e) => Err(e.to_string()),
                     }
@@ -210,10 +223,10 @@ async fn confirm(leader: &Arc<LeaderReads>, request_timeout: Duration) -> Result
             .until_leader_changes(attempt, deadline.to_tokio())
             .await
         {
-            Ok(index) => {
+            Ok(point) => {
                 let remaining = deadline.saturating_duration_since(Instant::now());
-                cluster.wait_applied(index, remaining).await?;
-                return Ok(index);
+                cluster.wait_applied(point.index, remaining).await?;
+                return Ok(point);
             }
             Err(reason) => {
                 if Instant::now() + Duration::from_millis(backoff_ms) >= deadline {
@@ -248,6 +261,8 @@ struct LeaderReads {
     cluster: Arc<ClusterView>,
     /// The state machine, for the index it has applied through.
     state: SharedStateMachine,
+    /// This node's wall clock, sent with every read point it confirms as leader.
+    clock: Arc<dyn Clock>,
     /// `None`: no lease, every read index needs a quorum round.
     lease_duration: Option<Duration>,
     lease: Mutex<Option<ReadLease>>,
@@ -273,6 +288,15 @@ fn lease_key(cluster: &ClusterView) -> Option<(Vote<NodeId>, Option<u64>)> {
 impl LeaderReads {
     /// The read index on the leader: from the lease while it holds, otherwise after a quorum
     /// heartbeat round (which renews the lease).
+    /// `index` with this node's wall clock: called on the leader, whose clock stamps every
+    /// TTL.
+    fn read_point(&self, index: u64) -> ReadPoint {
+        ReadPoint {
+            index,
+            leader_now_ms: self.clock.now_unix_ms(),
+        }
+    }
+
     async fn read_index(self: &Arc<Self>, deadline: Instant) -> Result<u64, String> {
         if let Some(index) = self.leased_read_index() {
             return Ok(index);

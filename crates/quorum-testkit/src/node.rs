@@ -90,6 +90,11 @@ impl Node {
 
     /// [`Node::spawn`] with `extra` flags after the node's own (for this start only).
     fn spawn_with(&mut self, extra: &[String]) -> anyhow::Result<()> {
+        self.spawn_with_env(extra, &[])
+    }
+
+    /// [`Node::spawn_with`] plus environment variables for this start only.
+    fn spawn_with_env(&mut self, extra: &[String], env: &[(&str, &str)]) -> anyhow::Result<()> {
         if self.child.is_some() {
             bail!("node {} is already running", self.id);
         }
@@ -108,6 +113,7 @@ impl Node {
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
             )
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -279,6 +285,15 @@ impl Node {
             bail!("node {} is still running; stop or kill it first", self.id);
         }
         self.spawn_with(extra)
+    }
+
+    /// [`Node::restart`] with environment variables for this start only, e.g. libfaketime's
+    /// `LD_PRELOAD` and `FAKETIME` to run the node with its wall clock hours off.
+    pub fn restart_with_env(&mut self, env: &[(&str, &str)]) -> anyhow::Result<()> {
+        if self.is_running() {
+            bail!("node {} is still running; stop or kill it first", self.id);
+        }
+        self.spawn_with_env(&[], env)
     }
 
     /// Deletes the node's data directory (the node must not be running), e.g. to test that a
