@@ -81,6 +81,13 @@ fn written<'h>(op: &Op<'h>) -> Option<&'h str> {
     }
 }
 
+/// A swap that returned the very value it wrote. Values are unique, so it saw its own write:
+/// it was applied twice (a retried request applied again instead of answered from the
+/// deduplication cache).
+fn returned_own_value(op: &Op) -> bool {
+    matches!(&op.op.call, Call::Swap { value } if op.value_reply() == Some(Some(value.as_str())))
+}
+
 /// What an acknowledged read or swap saw.
 fn observed<'h>(op: &Op<'h>) -> Option<Option<&'h str>> {
     match op.op.call {
@@ -146,6 +153,15 @@ pub(crate) fn check(
 fn check_observations(ops: &[Op], values: &Values, acked: &AckedWrites, out: &mut KeyFindings) {
     for (i, op) in ops.iter().enumerate() {
         let Some(seen) = observed(op) else { continue };
+        if returned_own_value(op) {
+            out.push(AnomalyClass::DuplicateApply, vec![op.id()], || {
+                format!(
+                    "{} returned the value it wrote itself: it was applied twice",
+                    describe::op(op)
+                )
+            });
+            continue;
+        }
         let id = values.id(seen);
         let writers: Vec<usize> = id
             .and_then(|id| values.writers.get(&id))
@@ -213,6 +229,11 @@ fn check_observations(ops: &[Op], values: &Values, acked: &AckedWrites, out: &mu
 fn check_lost_updates(ops: &[Op], values: &Values, out: &mut KeyFindings) {
     let mut swaps_by_value: HashMap<u32, Vec<usize>> = HashMap::default();
     for (i, op) in ops.iter().enumerate() {
+        // A swap applied twice is reported as such; its second application overwrote its
+        // own first one, which replaced no one else's write.
+        if returned_own_value(op) {
+            continue;
+        }
         if let (Call::Swap { .. }, Some(seen)) = (&op.op.call, op.value_reply()) {
             if let Some(id) = values.id(seen) {
                 swaps_by_value.entry(id).or_default().push(i);

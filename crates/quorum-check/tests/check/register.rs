@@ -91,6 +91,23 @@ fn split_brain_each_writer_sees_only_its_own_write() {
 }
 
 #[test]
+fn a_swap_that_returns_its_own_value_was_applied_twice() {
+    // Seen from the planted skip-dedup bug: a retried SET .. GET applied again returns the
+    // value its first application wrote; the next swap then sees that value too.
+    let mut t = Timeline::new();
+    t.set(1, "k", "a", (0, 1));
+    let twice = t.swap(1, "k", "b", Some("b"), (2, 8));
+    let next = t.swap(2, "k", "c", Some("b"), (9, 10));
+    let report = t.check();
+    assert_finds(&report, AnomalyClass::DuplicateApply, &[twice]);
+    assert_eq!(
+        classes(&report),
+        vec![AnomalyClass::DuplicateApply],
+        "no lost update or phantom for {next}: {report}"
+    );
+}
+
+#[test]
 fn swap_returning_a_value_never_written_is_a_phantom() {
     let mut t = Timeline::new();
     t.set(1, "k", "a", (0, 1));
