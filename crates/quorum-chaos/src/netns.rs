@@ -92,14 +92,8 @@ impl NsNode {
         extra: &[String],
     ) -> anyhow::Result<()> {
         let mut command = in_namespace(&self.ns, binary);
-        command
-            .args(&self.args)
-            .args(extra)
-            .env_remove("QUORUM_CONFIG")
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-            );
+        command.args(&self.args).args(extra);
+        quorum_testkit::node_environment(&mut command);
         for (k, v) in env {
             command.env(k, v);
         }

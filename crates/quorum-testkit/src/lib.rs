@@ -35,6 +35,6 @@ mod ports;
 mod wait;
 
 pub use cluster::{leader_from_statuses, Cluster, ClusterBuilder};
-pub use node::{Node, NodeAddrs};
+pub use node::{node_environment, Node, NodeAddrs};
 pub use ports::free_addrs;
 pub use wait::poll_until;

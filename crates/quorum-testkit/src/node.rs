@@ -104,15 +104,10 @@ impl Node {
             .open(&self.log_path)
             .with_context(|| format!("cannot open {}", self.log_path.display()))?;
         writeln!(log, "--- testkit: starting node {} ---", self.id)?;
-        let child = Command::new(&self.binary)
-            .args(&self.args)
-            .args(extra)
-            // The test's environment must not change the node's configuration.
-            .env_remove("QUORUM_CONFIG")
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-            )
+        let mut command = Command::new(&self.binary);
+        command.args(&self.args).args(extra);
+        node_environment(&mut command);
+        let child = command
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
@@ -380,4 +375,14 @@ impl Drop for Node {
     fn drop(&mut self) {
         self.kill_quietly();
     }
+}
+
+/// The environment every harness gives a `quorum node` process: the test's own environment
+/// must not change the node's configuration (`QUORUM_CONFIG`), and its log level follows
+/// `RUST_LOG` (default info).
+pub fn node_environment(command: &mut Command) {
+    command.env_remove("QUORUM_CONFIG").env(
+        "RUST_LOG",
+        std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+    );
 }
