@@ -16,6 +16,13 @@
 //! leaders (5, 1) and (5, 2) whose log ids differ. What would break if votes were not exclusive
 //! is caught by the state-machine-safety check. "No acknowledged write lost" is judged from the
 //! clients' history by `quorum-check` at the end of the run.
+//!
+//! Membership changes (`membership.rs`) leave these checks as they are. A removed node stops
+//! receiving entries, so its applied index and log stay behind: none of the checks asks a node
+//! to keep up (liveness is judged after the node is added back). A removed follower that never
+//! learns of its removal campaigns at ever higher terms, which the durable-vote check allows (a
+//! term only goes forward); if it ever led, or won a vote it should not have, its short log would
+//! fail leader completeness or state-machine safety as for any other node.
 
 use std::collections::BTreeMap;
 

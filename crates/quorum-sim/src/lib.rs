@@ -2,7 +2,8 @@
 //! turmoil: the real `quorum_server::run_node_with_seams` of every node runs as a turmoil
 //! host on one thread, with a simulated network (latency, partitions, held and released
 //! messages), simulated time, crashes that lose every unsynced log write (the power-loss file
-//! system), and seeded randomness everywhere. One seed is one schedule: [`run`] with the same
+//! system), membership changes through the real admin call (`membership.rs`), and seeded
+//! randomness everywhere. One seed is one schedule: [`run`] with the same
 //! [`SimConfig`] replays it exactly, which makes a failure found by a sweep of seeds debuggable.
 //!
 //! What each run checks: Raft's safety properties after every step ([`invariants`]), then the
@@ -16,6 +17,7 @@
 pub mod invariants;
 mod log_thread;
 mod logs;
+mod membership;
 mod net;
 mod node;
 mod workload;
@@ -33,6 +35,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 use crate::invariants::Invariants;
+use crate::membership::{ChangePlan, ChangeProgress};
 use crate::node::{host_name, NodeSlot, SharedSlot};
 use crate::workload::{ClientPlan, Recorder};
 
@@ -41,6 +44,13 @@ const FIRST_FAULT_AT: Duration = Duration::from_secs(2);
 /// After the workload, how long (simulated) the clients' final reads and the nodes'
 /// convergence may take before the run counts as a liveness failure.
 const SETTLE_MAX: Duration = Duration::from_secs(30);
+/// A membership change starts only if its node is due back at least this long before the
+/// workload ends.
+const CHANGE_MARGIN: Duration = Duration::from_secs(2);
+/// After the workload, how long (simulated) adding back a removed node may take, every other
+/// fault healed, before the run counts as a liveness failure. The clients' final reads wait
+/// for it.
+const CHANGE_HEAL_MAX: Duration = Duration::from_secs(20);
 
 /// One simulated run.
 #[derive(Debug, Clone)]
@@ -219,7 +229,9 @@ fn simulate(config: &SimConfig, dir: &Path, started: Instant) -> anyhow::Result<
     builder
         .rng_seed(config.seed)
         .enable_random_order()
-        .simulation_duration(config.duration + SETTLE_MAX + Duration::from_secs(5))
+        .simulation_duration(
+            config.duration + CHANGE_HEAL_MAX + SETTLE_MAX + Duration::from_secs(5),
+        )
         .min_message_latency(Duration::from_millis(0))
         .max_message_latency(Duration::from_millis(rng.gen_range(1..=15)));
     let mut sim = builder.build();
@@ -260,6 +272,9 @@ fn simulate(config: &SimConfig, dir: &Path, started: Instant) -> anyhow::Result<
         invariants: Invariants::default(),
         faults: Vec::new(),
         active: None,
+        change: None,
+        changes: 0,
+        stop_at: config.duration,
         next_fault_at: if config.faults {
             FIRST_FAULT_AT
         } else {
@@ -268,6 +283,7 @@ fn simulate(config: &SimConfig, dir: &Path, started: Instant) -> anyhow::Result<
         rng,
     };
     let mut healed_at = None;
+    let mut heal_started = false;
     let mut clients_done = false;
     loop {
         match sim.step() {
@@ -282,16 +298,30 @@ fn simulate(config: &SimConfig, dir: &Path, started: Instant) -> anyhow::Result<
         }
         let now = sim.elapsed();
         driver.observe(&mut sim, now);
+        driver.follow_change();
         if clients_done {
             break;
         }
         if now < config.duration {
             driver.faults_step(&mut sim, now, config.duration);
         } else if healed_at.is_none() {
-            driver.heal(&mut sim, now);
-            healed.store(true, std::sync::atomic::Ordering::SeqCst);
-            healed_at = Some(now);
-        } else if now > config.duration + SETTLE_MAX {
+            if !heal_started {
+                driver.heal(&mut sim, now);
+                heal_started = true;
+            }
+            // A membership change in progress ends on its own (its addition retries until
+            // `CHANGE_HEAL_MAX` after the workload): the clients' final reads wait for it.
+            if driver.change.is_none() {
+                healed.store(true, std::sync::atomic::Ordering::SeqCst);
+                healed_at = Some(now);
+            } else if now > config.duration + CHANGE_HEAL_MAX + Duration::from_secs(1) {
+                driver.invariants.violations.push(format!(
+                    "liveness: the membership change did not end within {CHANGE_HEAL_MAX:?} of \
+                     the workload's end"
+                ));
+                break;
+            }
+        } else if healed_at.is_some_and(|at| now > at + SETTLE_MAX) {
             driver.invariants.violations.push(format!(
                 "liveness: the clients' final reads did not finish within {SETTLE_MAX:?} of the \
                  last fault being healed"
@@ -361,8 +391,20 @@ struct Driver {
     invariants: Invariants,
     faults: Vec<String>,
     active: Option<ActiveFault>,
+    /// The membership change in progress (at most one), besides `active`.
+    change: Option<Change>,
+    /// Membership changes started so far (names their admin hosts).
+    changes: u32,
+    /// When the workload ends.
+    stop_at: Duration,
     next_fault_at: Duration,
     rng: StdRng,
+}
+
+/// A membership change in progress: its admin host reports here.
+struct Change {
+    victim: NodeId,
+    progress: Arc<std::sync::Mutex<ChangeProgress>>,
 }
 
 impl Driver {
@@ -430,7 +472,20 @@ impl Driver {
         } else {
             "node"
         };
-        let (what, heal) = match self.rng.gen_range(0..5) {
+        let mut class = self.rng.gen_range(0..6);
+        if class == 5 && (self.change.is_some() || now + lasts + CHANGE_MARGIN > stop_at) {
+            // One membership change at a time, over before the workload ends: a power cut
+            // instead.
+            class = 0;
+        }
+        let (what, heal) = match class {
+            5 => {
+                let what = self.start_change(sim, victim, role, lasts);
+                self.faults.push(format!("{} ms: {what}", now.as_millis()));
+                // Not the active fault: the others go on while the node is out.
+                self.next_fault_at = now + Duration::from_millis(self.rng.gen_range(200..1_000));
+                return;
+            }
             0 | 1 => {
                 self.crash(sim, victim);
                 (
@@ -482,6 +537,64 @@ impl Driver {
             until: now + lasts,
             heal,
         });
+    }
+
+    /// Starts removing `victim` and adding it back after `removed_for`, from an admin host of
+    /// its own (see `membership.rs`); returns the fault's description.
+    fn start_change(
+        &mut self,
+        sim: &mut turmoil::Sim<'_>,
+        victim: NodeId,
+        role: &str,
+        removed_for: Duration,
+    ) -> String {
+        // Any node takes the call: followers name the leader, and the call follows.
+        let first_target = self.rng.gen_range(1..=self.nodes);
+        let add_target = self.rng.gen_range(1..=self.nodes);
+        let progress = Arc::new(std::sync::Mutex::new(ChangeProgress::default()));
+        self.changes += 1;
+        let plan = ChangePlan {
+            victim,
+            nodes: self.nodes,
+            first_target,
+            add_target,
+            removed_for,
+            add_deadline: self.stop_at + CHANGE_HEAL_MAX,
+            progress: progress.clone(),
+        };
+        sim.client(
+            format!("admin{}", self.changes),
+            membership::run_change(plan),
+        );
+        self.change = Some(Change { victim, progress });
+        format!(
+            "membership change: remove {role} {victim} (asking node {first_target}), add it back \
+             as a voter {} ms after it is out (asking node {add_target})",
+            removed_for.as_millis()
+        )
+    }
+
+    /// Records what the membership change in progress did since the last step; forgets it
+    /// once it ended (a node that could not be added back is a liveness violation).
+    fn follow_change(&mut self) {
+        let Some(change) = &self.change else { return };
+        let (events, added_back) = {
+            let mut progress = change.progress.lock().expect("membership progress");
+            (std::mem::take(&mut progress.events), progress.added_back)
+        };
+        self.faults.extend(events);
+        match added_back {
+            None => {}
+            Some(true) => self.change = None,
+            Some(false) => {
+                self.invariants.violations.push(format!(
+                    "liveness: node {} could not be added back as a voter within \
+                     {CHANGE_HEAL_MAX:?} of the workload's end",
+                    change.victim
+                ));
+                self.change = None;
+            }
+        }
     }
 
     /// Cuts the power of `id`'s disk (unsynced log writes are lost or torn) and crashes its host.
@@ -557,6 +670,31 @@ impl Driver {
                 .collect();
             let converged = last_seen.iter().all(|a| a.is_some() && *a == last_seen[0]);
             if converged && self.leader(sim).is_some() {
+                // Every membership change ended with the node added back: each node's
+                // configuration is uniform again, with every node a voter.
+                let everyone: Vec<NodeId> = (1..=self.nodes).collect();
+                let mut wrong = Vec::new();
+                for id in 1..=self.nodes {
+                    let slot = self.slot(id);
+                    let Some(metrics) = slot.metrics.as_ref() else {
+                        continue;
+                    };
+                    let metrics = metrics.borrow();
+                    let membership = metrics.membership_config.membership();
+                    let voters: Vec<NodeId> = membership.voter_ids().collect();
+                    if voters != everyone
+                        || membership.learner_ids().next().is_some()
+                        || membership.get_joint_config().len() != 1
+                    {
+                        wrong.push(format!(
+                            "membership: after the workload node {id}'s configuration is {:?} \
+                             (learners {:?}), not every node a voter",
+                            membership.get_joint_config(),
+                            membership.learner_ids().collect::<Vec<_>>()
+                        ));
+                    }
+                }
+                self.invariants.violations.extend(wrong);
                 return;
             }
         }
