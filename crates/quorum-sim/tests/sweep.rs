@@ -1,6 +1,6 @@
-//! The simulation sweep: many seeds of whole-cluster simulations with crashes, partitions and
-//! held messages, each judged by Raft's invariants and the history checker; and the proof
-//! that one seed replays identically in a fresh process.
+//! The simulation sweep: many seeds of whole-cluster simulations with crashes, partitions, held
+//! messages and membership changes, each judged by Raft's invariants and the history checker;
+//! and the proof that one seed replays identically in a fresh process.
 //!
 //! `QUORUM_SIM_SEEDS` sets how many fixed seeds run (default below); one random seed, printed,
 //! runs as well. A failure prints the command that replays it.
@@ -49,9 +49,19 @@ fn a_sweep_of_seeded_simulations_finds_no_violation() {
     let ok: u64 = outcomes.iter().map(|o| o.ops_ok).sum();
     let faults: usize = outcomes.iter().map(|o| o.faults.len()).sum();
     let sim_s: u64 = outcomes.iter().map(|o| o.sim_ms).sum::<u64>() / 1000;
+    // Membership changes: started, and ended with the node a voter again.
+    let count_faults = |what: &str| -> usize {
+        outcomes
+            .iter()
+            .flat_map(|o| &o.faults)
+            .filter(|f| f.contains(what))
+            .count()
+    };
+    let changes = count_faults("membership change:");
+    let readded = count_faults("added back as a voter (");
     println!(
-        "{} seeds: {} invalid; {ok} acknowledged operations, {faults} faults, {sim_s} simulated \
-         s in {:.1} s",
+        "{} seeds: {} invalid; {ok} acknowledged operations, {faults} faults ({changes} membership \
+         changes, {readded} nodes added back), {sim_s} simulated s in {:.1} s",
         outcomes.len(),
         invalid.len(),
         started.elapsed().as_secs_f64()
@@ -80,6 +90,11 @@ fn a_sweep_of_seeded_simulations_finds_no_violation() {
     assert!(
         faults >= 3 * outcomes.len(),
         "only {faults} faults injected"
+    );
+    assert!(
+        changes >= outcomes.len() / 5,
+        "only {changes} membership changes in {} seeds",
+        outcomes.len()
     );
 }
 
