@@ -24,11 +24,20 @@
 //!   payload block of the last batch only), so `open` reads every entry once
 //!   (`verify_entries_on_open`) and a bad checksum is an open error
 //!   ([`StorageError::CorruptLog`], naming the directory, group and entry).
-//! * What stays undetectable: corruption of data synced within the last `sync_mark_interval_ms`
-//!   before a crash looks exactly like a torn tail and is truncated (those entries were synced,
-//!   so Raft may count this node for them; set the interval to 0 to close the window at the
-//!   cost of two more fsyncs per `sync`). Such a cut is never silent: [`LogEngine::tail_cut`]
-//!   reports it and a warning names the file and the bytes cut.
+//! * **Torn or damaged?** Data synced within the last `sync_mark_interval_ms` before a crash
+//!   lies above the mark, so the mark cannot tell a cut there from a torn write. The cut
+//!   record itself can: a crash leaves the last record *short* (the written part ends before
+//!   the length its header declares) or with sectors of zeros (never written; raft-engine
+//!   preallocates its file), while a record that is all there, non-zero and fails its checksum
+//!   was damaged after it was written (etcd's rule for its WAL). [`LogEngine::open`] judges
+//!   the first cut record ([`TailDamage`]) and refuses a damaged one with
+//!   [`StorageError::CorruptLog`]: the records cut with it may have been acknowledged.
+//! * What stays undetectable: data synced within the interval that is *lost* rather than
+//!   damaged (the file truncated, sectors zeroed), and a flip in the high bits of the length of
+//!   the newest records (the record then seems to run past the written part, as a torn one
+//!   does). Such a cut is truncated and the node rejoins with a shorter log; set the interval
+//!   to 0 to close the window at the cost of two more fsyncs per `sync`. It is never silent:
+//!   [`LogEngine::tail_cut`] reports it and a warning names the file and the bytes cut.
 //! * raft-engine panics if an fsync fails (fsyncgate: a failed fsync cannot be retried safely).
 
 mod entry;
@@ -40,7 +49,7 @@ mod snapshot;
 mod sync_mark;
 
 pub use error::StorageError;
-pub use log_engine::{LogEngine, LogEngineConfig, TailCut, RESERVED_GROUP};
+pub use log_engine::{LogEngine, LogEngineConfig, TailCut, TailDamage, RESERVED_GROUP};
 pub use multi_group_log::MultiGroupLog;
 pub use power_loss::{PowerLossCursor, PowerLossFile, PowerLossFileSystem};
 pub use raft_engine::env::{DefaultFileSystem, FileSystem};

@@ -72,3 +72,10 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Where a raft-engine file's written part ends: after its last non-zero byte (the rest is
+/// preallocated zeros).
+pub fn written_end(file: &Path) -> usize {
+    let bytes = std::fs::read(file).unwrap();
+    bytes.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1)
+}

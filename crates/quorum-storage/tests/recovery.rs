@@ -8,7 +8,7 @@ use std::path::Path;
 
 use common::{copy_dir, entries, flip_bit, log_files, open, tear_tail};
 use proptest::prelude::*;
-use quorum_storage::{LogEngine, StorageError};
+use quorum_storage::{LogEngine, LogEngineConfig, StorageError, TailDamage};
 
 #[test]
 fn torn_tail_of_unsynced_writes_is_cut_and_the_log_goes_on() {
@@ -22,12 +22,15 @@ fn torn_tail_of_unsynced_writes_is_cut_and_the_log_goes_on() {
         }
     }
     let file = log_files(dir.path()).pop().unwrap();
-    tear_tail(&file, 5, &[0xAB; 37]);
+    // A crash leaves the last record short: its end never reached the disk, and what the
+    // file holds past the written part reads as zeros.
+    tear_tail(&file, 5, &[0; 37]);
     {
         let log = open(dir.path());
         let cut = log.tail_cut().expect("the torn tail is reported");
         assert_eq!(cut.file, file);
         assert!(cut.kept_bytes < cut.written_bytes, "{cut:?}");
+        assert!(matches!(cut.damage, TailDamage::Torn(_)), "{cut:?}");
         let last = log.last_index(1).unwrap();
         assert!((5..10).contains(&last), "recovered last {last}");
         assert_eq!(log.entries(1, 1, last + 1).unwrap(), entries(1, 1, last));
@@ -37,6 +40,99 @@ fn torn_tail_of_unsynced_writes_is_cut_and_the_log_goes_on() {
     let log = open(dir.path());
     assert_eq!(log.entries(1, 1, 13).unwrap(), entries(1, 1, 12));
     assert_eq!(log.tail_cut(), None, "a clean reopen cuts nothing");
+}
+
+/// The log of a node whose sync mark lags (raised at most once an hour): two synced batches,
+/// then a third, synced too but above the mark, as after a crash within the mark's interval.
+/// Returns the newest file and where the third batch's record starts in it.
+fn log_with_records_above_the_sync_mark(dir: &Path) -> (std::path::PathBuf, usize) {
+    let config = LogEngineConfig {
+        sync_mark_interval_ms: 3_600_000,
+        ..common::config()
+    };
+    let log = LogEngine::open(dir, config).unwrap();
+    log.append(1, &entries(1, 1, 5)).unwrap();
+    log.sync().unwrap();
+    log.append(1, &entries(1, 6, 8)).unwrap();
+    log.sync().unwrap();
+    let file = log_files(dir).pop().unwrap();
+    let third_at = common::written_end(&file);
+    let marks = dir.join("sync-marks");
+    let lagging_marks = std::fs::read(&marks).unwrap();
+    log.append(1, &entries(1, 9, 12)).unwrap();
+    log.sync().unwrap();
+    // A crash: a clean close would have written the pending mark.
+    drop(log);
+    std::fs::write(&marks, lagging_marks).unwrap();
+    (file, third_at)
+}
+
+/// The blind spot the sync mark leaves: synced records above a lagging mark. A bit flip in a
+/// record that was written whole is not a torn write, so the node must not open with the
+/// records cut (it acknowledged them); a torn write of the same record opens.
+#[test]
+fn bit_flip_in_synced_records_above_the_sync_mark_is_an_error_not_a_torn_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, third_at) = log_with_records_above_the_sync_mark(dir.path());
+    let end = common::written_end(&file);
+    let mut judged_cuts = 0;
+    // Not the high bytes of a record's length: a flip there makes the record run past the
+    // written part, which is what a torn write looks like (see `TailDamage`).
+    for offset in [
+        third_at + 6,
+        third_at + 7,
+        third_at + 9,
+        (third_at + end) / 2,
+        end - 1,
+    ] {
+        let damaged = tempfile::tempdir().unwrap();
+        copy_dir(dir.path(), damaged.path());
+        let damaged_file = damaged.path().join("log").join(file.file_name().unwrap());
+        flip_bit(&damaged_file, offset, 5);
+        match LogEngine::open(damaged.path(), common::config()) {
+            // Either the judged cut, or (a flip in an entry payload that recovery does not
+            // check) the checksum pass over every entry.
+            Err(StorageError::CorruptLog { detail, .. }) => {
+                judged_cuts += usize::from(detail.contains("not for a torn write"));
+            }
+            Err(other) => panic!("flip at {offset}: unexpected error {other}"),
+            Ok(log) => panic!(
+                "flip at {offset} of {end}: opened with last index {:?}, cut {:?}",
+                log.last_index(1),
+                log.tail_cut()
+            ),
+        }
+    }
+    assert!(
+        judged_cuts >= 3,
+        "only {judged_cuts} flips were judged as a cut"
+    );
+    // The same record torn by a crash (cut short) opens without it.
+    let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+    f.set_len((third_at + (end - third_at) / 2) as u64).unwrap();
+    drop(f);
+    let log = open(dir.path());
+    assert_eq!(log.last_index(1), Some(8));
+    assert!(matches!(
+        log.tail_cut().unwrap().damage,
+        TailDamage::Torn(_)
+    ));
+}
+
+/// Bytes that are neither the record nor zeros where a record's end should be: not what a
+/// crash leaves on a preallocated file, so not taken for a torn write.
+#[test]
+fn garbage_over_a_records_end_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (file, _) = log_with_records_above_the_sync_mark(dir.path());
+    tear_tail(&file, 5, &[0xAB; 37]);
+    match LogEngine::open(dir.path(), common::config()) {
+        Err(StorageError::CorruptLog { detail, .. }) => {
+            assert!(detail.contains("not for a torn write"), "{detail}")
+        }
+        Err(other) => panic!("unexpected error {other}"),
+        Ok(log) => panic!("opened, cut {:?}", log.tail_cut()),
+    }
 }
 
 #[test]
@@ -155,12 +251,10 @@ fn without_sync_marks_raft_engine_cuts_silently_and_check_recovered_catches_it()
     std::fs::remove_file(dir.path().join("sync-marks")).unwrap();
     let file = log_files(dir.path()).pop().unwrap();
     let len = std::fs::metadata(&file).unwrap().len() as usize;
-    // Corrupt the start of the second half: raft-engine treats it as a torn tail.
-    let mut bytes = std::fs::read(&file).unwrap();
-    for b in &mut bytes[len / 2..len / 2 + 16] {
-        *b = !*b;
-    }
-    std::fs::write(&file, bytes).unwrap();
+    // Cut the file in half: raft-engine treats it as a torn tail.
+    let f = std::fs::OpenOptions::new().write(true).open(&file).unwrap();
+    f.set_len(len as u64 / 2).unwrap();
+    drop(f);
     let log = open(dir.path());
     assert!(
         log.last_index(1).unwrap() < 12,

@@ -12,6 +12,9 @@
 //!   again: entries that were fsynced but lie above the storage's sync mark, the window that
 //!   `quorum-storage` documents as indistinguishable from a torn tail. The follower must rejoin
 //!   with its shorter log and the leader must survive that.
+//!   `bit_flip_in_records_synced_within_the_sync_mark_interval_is_refused` flips one bit in
+//!   the same place instead: a record written whole and damaged is not a torn write, so the
+//!   follower refuses to start (naming the file) instead of cutting data it acknowledged.
 //! * `wiped_follower_is_restored_by_snapshot`: with frequent snapshots and the log purged behind
 //!   them, a follower whose data directory is deleted refuses to rejoin under its old id; the
 //!   new node that replaces it (`remove-node`, `add-node`) comes back through a snapshot
@@ -122,6 +125,9 @@ enum Tear {
     /// The file cut in the middle of the bytes the burst wrote: a torn write that loses
     /// log entries (not just trailing metadata), which the leader must send again.
     MidBurst,
+    /// One bit flipped in the header of the burst's second record: synced, acknowledged data
+    /// damaged, not a torn write. The node must refuse to start rather than cut it.
+    BitFlip,
 }
 
 /// Damages the tail of `file`; `burst_from` is where the file's written part ended before the
@@ -170,6 +176,32 @@ fn tear(file: &Path, how: Tear, burst_from: usize) -> String {
                 file.display(),
                 bytes.len(),
                 end - burst_from
+            )
+        }
+        Tear::BitFlip => {
+            // The burst's first record holds the entry the sync mark was raised to (the
+            // mark's interval had passed), so damage there is caught by the mark alone; the
+            // second record lies above the mark. raft-engine frames a record with a
+            // big-endian `len << 8 | compression` header; byte 12 of a record is a high byte
+            // of its item offset, zero in any record of this size: flipped, the header is
+            // invalid.
+            let first_len = u64::from_be_bytes(
+                bytes[burst_from..burst_from + 8]
+                    .try_into()
+                    .expect("8 bytes"),
+            ) >> 8;
+            let at = burst_from + first_len as usize + 12;
+            assert!(
+                end > at + 16,
+                "the burst wrote nothing to {}",
+                file.display()
+            );
+            f.seek(SeekFrom::Start(at as u64)).expect("seek");
+            f.write_all(&[bytes[at] ^ 0x40]).expect("flip");
+            f.sync_all().expect("fsync");
+            format!(
+                "flipped bit 6 of byte {at} of {} (the burst wrote bytes {burst_from}..{end})",
+                file.display()
             )
         }
         Tear::CutShort => {
@@ -316,6 +348,35 @@ fn torn_tail(how: Tear) {
     let log_len_before = cluster.node(follower).log().len();
     let restarted_at = Instant::now();
     cluster.node_mut(follower).restart().expect("restart");
+    if how == Tear::BitFlip {
+        let err = cluster
+            .node_mut(follower)
+            .wait_serving(Duration::from_secs(15))
+            .expect_err("a follower whose synced records were damaged must not start");
+        poll_until(
+            "the damaged follower to exit",
+            Duration::from_secs(10),
+            Duration::from_millis(50),
+            || Ok((!cluster.node_mut(follower).is_running()).then_some(())),
+        )
+        .unwrap_or_else(|e| panic!("{e:#}; it neither served nor exited: {err:#}"));
+        let new_log = cluster.node(follower).log();
+        let refusal = new_log[log_len_before.min(new_log.len())..]
+            .lines()
+            .find(|l| l.contains("not for a torn write"))
+            .unwrap_or_else(|| panic!("no refusal naming the damage in:\n{new_log}"))
+            .to_string();
+        assert!(
+            refusal.contains(&data_dir.display().to_string()),
+            "{refusal}"
+        );
+        // The two others still hold and serve every acknowledged write.
+        wait_converged(&cluster, &[leader, followers[1]], Duration::from_secs(20))
+            .expect("the two undamaged nodes converge");
+        assert_node_has_acked(&cluster, leader, false, &logs);
+        eprintln!("  refused: {refusal}; test took {:?}", started.elapsed());
+        return;
+    }
     cluster
         .node_mut(follower)
         .wait_serving(Duration::from_secs(15))
@@ -385,6 +446,11 @@ fn torn_tail_cut_short_is_truncated() {
 #[test]
 fn torn_tail_mid_burst_loses_entries_and_refetches_them() {
     torn_tail(Tear::MidBurst);
+}
+
+#[test]
+fn bit_flip_in_records_synced_within_the_sync_mark_interval_is_refused() {
+    torn_tail(Tear::BitFlip);
 }
 
 /// Snapshot every 500 applied entries and keep only 100 behind it, so a few thousand writes

@@ -18,7 +18,7 @@ use raft_engine::{Command, Config, Engine, LogBatch, ReadableSize, RecoveryMode}
 use crate::entry::{self, EntryCodec};
 
 mod recovery;
-pub use recovery::TailCut;
+pub use recovery::{TailCut, TailDamage};
 
 use crate::sync_mark::SyncMarks;
 use crate::{GroupId, StorageError};
@@ -104,7 +104,7 @@ impl<F: FileSystem> LogEngine<F> {
             enable_log_recycle: false,
             ..Config::default()
         };
-        let tail_before = recovery::newest_file_written_end(&log_dir)?;
+        let tail_before = recovery::newest_file_before_recovery(&log_dir)?;
         let engine =
             Engine::open_with_file_system(engine_config, file_system).map_err(|e| match e {
                 raft_engine::Error::Corruption(detail) => StorageError::CorruptLog {
@@ -123,6 +123,22 @@ impl<F: FileSystem> LogEngine<F> {
             tail_cut,
         };
         log.check_sync_marks()?;
+        if let Some(TailCut {
+            file,
+            kept_bytes,
+            damage: TailDamage::Corrupt(why),
+            ..
+        }) = &log.tail_cut
+        {
+            return Err(StorageError::CorruptLog {
+                dir: log_dir,
+                detail: format!(
+                    "recovery cut the newest file {} at byte {kept_bytes}, and not for a torn \
+                     write: {why}; entries synced before the crash may be lost with it",
+                    file.display()
+                ),
+            });
+        }
         if config.verify_entries_on_open {
             log.verify_entries()?;
         }
