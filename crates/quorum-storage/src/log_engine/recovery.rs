@@ -54,7 +54,8 @@ pub enum TailDamage {
     Torn(String),
     /// Damage to a record written whole. What is wrong with it.
     Corrupt(String),
-    /// The cut starts before the bytes kept for judging ([`TAIL_KEEP_BYTES`]).
+    /// The cut starts before the bytes kept for judging ([`TAIL_KEEP_BYTES`]), or the file
+    /// is gone.
     Unjudged,
 }
 
@@ -118,18 +119,19 @@ pub(super) fn tail_cut(before: Option<NewestFile>) -> Result<Option<TailCut>, St
     else {
         return Ok(None);
     };
-    let kept_bytes = match std::fs::metadata(&file) {
-        Ok(meta) => meta.len(),
-        // raft-engine deletes a file it found useless; nothing of it was kept.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+    let (kept_bytes, deleted) = match std::fs::metadata(&file) {
+        Ok(meta) => (meta.len(), false),
+        // A file raft-engine removed for reasons of its own: nothing of it was kept, and
+        // there is no first bad record to judge.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (0, true),
         Err(e) => return Err(StorageError::io("stat", &file, e)),
     };
     if kept_bytes >= written_bytes {
         return Ok(None);
     }
     let damage = match kept_bytes.checked_sub(tail_start) {
-        Some(from) => judge_cut(kept_bytes, &tail[from as usize..]),
-        None => TailDamage::Unjudged,
+        Some(from) if !deleted => judge_cut(kept_bytes, &tail[from as usize..]),
+        _ => TailDamage::Unjudged,
     };
     tracing::warn!(
         file = %file.display(),
