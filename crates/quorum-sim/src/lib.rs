@@ -2,8 +2,9 @@
 //! turmoil: the real `quorum_server::run_node_with_seams` of every node runs as a turmoil
 //! host on one thread, with a simulated network (latency, partitions, held and released
 //! messages), simulated time, crashes that lose every unsynced log write (the power-loss file
-//! system), membership changes through the real admin call (`membership.rs`), and seeded
-//! randomness everywhere. One seed is one schedule: [`run`] with the same
+//! system), bit flips of a crashed node's synced log (`disk.rs`: the node refuses to start and
+//! stays down, or starts and everything must stay correct), membership changes through the
+//! real admin call (`membership.rs`), and seeded randomness everywhere. One seed is one schedule: [`run`] with the same
 //! [`SimConfig`] replays it exactly, which makes a failure found by a sweep of seeds debuggable.
 //!
 //! What each run checks: Raft's safety properties after every step ([`invariants`]), then the
@@ -14,6 +15,7 @@
 //! The seams this uses, and what is not simulated, are listed in ARCHITECTURE.md
 //! ("Deterministic simulation").
 
+mod disk;
 pub mod invariants;
 mod log_thread;
 mod logs;
@@ -24,7 +26,7 @@ mod workload;
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
@@ -244,10 +246,25 @@ fn simulate(config: &SimConfig, dir: &Path, started: Instant) -> anyhow::Result<
         sim.host(host_name(id), move || {
             let node_config = node_config.clone();
             let seams = node::incarnation_seams(id, seed, &slot);
+            let slot = slot.clone();
             async move {
-                quorum_server::run_node_with_seams(node_config, seams, std::future::pending())
-                    .await
-                    .map_err(|e| format!("node {id}: {e:#}").into())
+                let result =
+                    quorum_server::run_node_with_seams(node_config, seams, std::future::pending())
+                        .await;
+                match result {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        // After a bit flip of its log, and before Raft started: the node
+                        // refused its log. The driver judges the error; the host stays down.
+                        let mut slot = slot.lock().expect("node slot");
+                        if slot.flip_pending && slot.metrics.is_none() {
+                            slot.refused = Some(format!("{e:#}"));
+                            Ok(())
+                        } else {
+                            Err(format!("node {id}: {e:#}").into())
+                        }
+                    }
+                }
             }
         });
     }
@@ -268,6 +285,9 @@ fn simulate(config: &SimConfig, dir: &Path, started: Instant) -> anyhow::Result<
 
     let mut driver = Driver {
         nodes: config.nodes,
+        dir: dir.to_path_buf(),
+        down_for_good: None,
+        flipped: None,
         slots,
         invariants: Invariants::default(),
         faults: Vec::new(),
@@ -335,7 +355,9 @@ fn simulate(config: &SimConfig, dir: &Path, started: Instant) -> anyhow::Result<
     // Stop every node (closing its files as a clean shutdown would), then compare the logs.
     let sim_ms = sim.elapsed().as_millis() as u64;
     drop(sim);
+    // A node that refused its damaged log has no log to compare.
     let log_dirs: Vec<_> = (1..=config.nodes)
+        .filter(|&id| driver.down_for_good != Some(id))
         .map(|id| (id, dir.join(host_name(id)).join("raft-log")))
         .collect();
     driver
@@ -387,6 +409,14 @@ enum Heal {
 /// The fault injector and invariant checker between simulation steps.
 struct Driver {
     nodes: u64,
+    /// The run's directory (the nodes' data directories are under it).
+    dir: PathBuf,
+    /// The node that refused to start after a bit flip of its log: it stays down, and no
+    /// fault needs it any more. At most one, so a majority always remains.
+    down_for_good: Option<NodeId>,
+    /// The node whose log had a bit flipped while it was down, until it starts Raft again or
+    /// refuses to start.
+    flipped: Option<NodeId>,
     slots: Vec<SharedSlot>,
     invariants: Invariants,
     faults: Vec<String>,
@@ -415,6 +445,7 @@ impl Driver {
     /// Checks the invariants against every running node's metrics.
     fn observe(&mut self, sim: &mut turmoil::Sim<'_>, now: Duration) {
         let now_ms = now.as_millis() as u64;
+        self.judge_flip(sim, now_ms);
         for id in 1..=self.nodes {
             if !sim.is_host_running(host_name(id)) {
                 continue;
@@ -430,6 +461,49 @@ impl Driver {
                 self.invariants.observe(now_ms, incarnation, &metrics);
             }
         }
+    }
+
+    /// What the node whose log had a bit flipped made of it, once it is known: it refused to
+    /// start, naming its log directory (it stays down for the rest of the run), or it started
+    /// Raft (and everything must stay correct from then on).
+    fn judge_flip(&mut self, sim: &mut turmoil::Sim<'_>, now_ms: u64) {
+        let Some(id) = self.flipped else { return };
+        let (refused, started) = {
+            let mut slot = self.slot(id);
+            let refused = slot.refused.take();
+            let started = slot.metrics.is_some();
+            if refused.is_some() || started {
+                slot.flip_pending = false;
+            }
+            (refused, started)
+        };
+        if let Some(error) = refused {
+            self.flipped = None;
+            self.down_for_good = Some(id);
+            let log_dir = self.dir.join(host_name(id)).join("raft-log");
+            // The run's directory differs between runs: leave it out of the trace.
+            let shown = error.replace(&self.dir.display().to_string(), "<run dir>");
+            if !error.contains(&log_dir.display().to_string()) {
+                self.invariants.violations.push(format!(
+                    "node {id} refused to start after a bit flip of its log, with an error that \
+                     does not name its log directory: {shown}"
+                ));
+            }
+            self.faults
+                .push(format!("{now_ms} ms: node {id} refused: {shown}"));
+        } else if started && sim.is_host_running(host_name(id)) {
+            self.flipped = None;
+            self.faults.push(format!(
+                "{now_ms} ms: node {id} started after the bit flip of its log"
+            ));
+        }
+    }
+
+    /// The nodes that may still run: every node but the one down for good.
+    fn live(&self) -> Vec<NodeId> {
+        (1..=self.nodes)
+            .filter(|&id| self.down_for_good != Some(id))
+            .collect()
     }
 
     /// The node that currently leads, if a running node says it does.
@@ -463,9 +537,10 @@ impl Driver {
         }
         let lasts = Duration::from_millis(self.rng.gen_range(300..3_000));
         let leader = self.leader(sim);
+        let live = self.live();
         let victim = match (self.rng.gen_bool(0.5), leader) {
             (true, Some(leader)) => leader,
-            _ => self.rng.gen_range(1..=self.nodes),
+            _ => live[self.rng.gen_range(0..live.len())],
         };
         let role = if Some(victim) == leader {
             "leader"
@@ -473,9 +548,15 @@ impl Driver {
             "node"
         };
         let mut class = self.rng.gen_range(0..6);
-        if class == 5 && (self.change.is_some() || now + lasts + CHANGE_MARGIN > stop_at) {
-            // One membership change at a time, over before the workload ends: a power cut
-            // instead.
+        if class == 5
+            && (self.change.is_some()
+                || now + lasts + CHANGE_MARGIN > stop_at
+                || self.down_for_good.is_some()
+                || self.flipped.is_some())
+        {
+            // One membership change at a time, over before the workload ends, and none once a
+            // node may be down for good (removing another voter could leave no quorum to add it
+            // back): a power cut instead.
             class = 0;
         }
         let (what, heal) = match class {
@@ -487,20 +568,30 @@ impl Driver {
                 return;
             }
             0 | 1 => {
-                self.crash(sim, victim);
-                (
-                    format!("power cut of {role} {victim}"),
-                    Heal::Bounce(vec![victim]),
-                )
+                let crashed = self.crash(sim, victim);
+                let mut what = format!("power cut of {role} {victim}");
+                // One such cut in four is followed by a bit flip of the node's synced log, if
+                // no node is down for good or may be (one at most, so a majority remains) and
+                // no membership change runs (it could need the node's vote).
+                if self.rng.gen_bool(0.25)
+                    && crashed
+                    && self.down_for_good.is_none()
+                    && self.flipped.is_none()
+                    && self.change.is_none()
+                {
+                    what.push_str(&self.flip(victim));
+                }
+                (what, Heal::Bounce(vec![victim]))
             }
             2 => {
                 // A majority (or all, one time in three) at once.
+                // Of the live nodes: with one down for good, a majority is all of them.
+                let mut ids = self.live();
                 let count = if self.rng.gen_bool(0.33) {
-                    self.nodes
+                    ids.len() as u64
                 } else {
-                    self.nodes / 2 + 1
+                    (self.nodes / 2 + 1).min(ids.len() as u64)
                 };
-                let mut ids: Vec<NodeId> = (1..=self.nodes).collect();
                 while ids.len() as u64 > count {
                     let keep_out = self.rng.gen_range(0..ids.len());
                     ids.remove(keep_out);
@@ -597,10 +688,32 @@ impl Driver {
         }
     }
 
-    /// Cuts the power of `id`'s disk (unsynced log writes are lost or torn) and crashes its host.
-    fn crash(&mut self, sim: &mut turmoil::Sim<'_>, id: NodeId) {
+    /// Flips a seeded bit of `id`'s log, which is down after a power cut (its files closed,
+    /// holding their synced bytes and a torn prefix); returns what it did, for the fault's
+    /// description.
+    fn flip(&mut self, id: NodeId) -> String {
+        let data_dir = self.dir.join(host_name(id));
+        match disk::flip_log_bit(&data_dir, &mut self.rng) {
+            Ok(Some(what)) => {
+                self.flipped = Some(id);
+                self.slot(id).flip_pending = true;
+                format!(", then {what}")
+            }
+            Ok(None) => ", then no bit flipped (no log written)".to_string(),
+            Err(e) => {
+                self.invariants.violations.push(format!(
+                    "harness: flipping a bit of node {id}'s log failed: {e:#}"
+                ));
+                String::new()
+            }
+        }
+    }
+
+    /// Cuts the power of `id`'s disk (unsynced log writes are lost or torn) and crashes its
+    /// host; false if it was not running.
+    fn crash(&mut self, sim: &mut turmoil::Sim<'_>, id: NodeId) -> bool {
         if !sim.is_host_running(host_name(id)) {
-            return;
+            return false;
         }
         let tear_seed: u64 = self.rng.gen();
         {
@@ -613,13 +726,14 @@ impl Driver {
             slot.metrics = None;
         }
         sim.crash(host_name(id));
+        true
     }
 
     fn apply_heal(&mut self, sim: &mut turmoil::Sim<'_>, heal: Heal) {
         match heal {
             Heal::Bounce(ids) => {
                 for id in ids {
-                    if !sim.is_host_running(host_name(id)) {
+                    if self.down_for_good != Some(id) && !sim.is_host_running(host_name(id)) {
                         sim.bounce(host_name(id));
                     }
                 }
@@ -637,7 +751,7 @@ impl Driver {
         if let Some(fault) = self.active.take() {
             self.apply_heal(sim, fault.heal);
         }
-        for id in 1..=self.nodes {
+        for id in self.live() {
             if !sim.is_host_running(host_name(id)) {
                 sim.bounce(host_name(id));
             }
@@ -660,7 +774,10 @@ impl Driver {
             }
             let now = sim.elapsed();
             self.observe(sim, now);
-            last_seen = (1..=self.nodes)
+            // The node down for good (if any) is left out: it refused its damaged log.
+            last_seen = self
+                .live()
+                .into_iter()
                 .map(|id| {
                     self.slot(id)
                         .metrics

@@ -36,6 +36,12 @@ pub struct NodeSlot {
     pub metrics: Option<watch::Receiver<RaftMetrics>>,
     /// Starts so far (1 = first boot).
     pub incarnation: u32,
+    /// A bit of the node's log was flipped while it was down, and no incarnation has started
+    /// Raft since: an error from the next start is the node refusing its damaged log.
+    pub flip_pending: bool,
+    /// The error with which the node refused to start after the flip (set by its host, taken
+    /// by the driver).
+    pub refused: Option<String>,
 }
 
 /// Shared between the driver and the node's host closure.

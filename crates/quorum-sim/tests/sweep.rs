@@ -1,5 +1,6 @@
-//! The simulation sweep: many seeds of whole-cluster simulations with crashes, partitions, held
-//! messages and membership changes, each judged by Raft's invariants and the history checker;
+//! The simulation sweep: many seeds of whole-cluster simulations with crashes, log bit flips,
+//! partitions, held messages and membership changes, each judged by Raft's invariants and the
+//! history checker;
 //! and the proof that one seed replays identically in a fresh process.
 //!
 //! `QUORUM_SIM_SEEDS` sets how many fixed seeds run (default below); one random seed, printed,
@@ -59,9 +60,22 @@ fn a_sweep_of_seeded_simulations_finds_no_violation() {
     };
     let changes = count_faults("membership change:");
     let readded = count_faults("added back as a voter (");
+    // Bit flips of a downed node's synced log, and what the node made of each.
+    let flips = count_faults("flipped in its log file");
+    let refused = count_faults(" refused: ");
+    let flips_started = count_faults("started after the bit flip");
+    let seeds_with_flips = outcomes
+        .iter()
+        .filter(|o| {
+            o.faults
+                .iter()
+                .any(|f| f.contains("flipped in its log file"))
+        })
+        .count();
     println!(
         "{} seeds: {} invalid; {ok} acknowledged operations, {faults} faults ({changes} membership \
-         changes, {readded} nodes added back), {sim_s} simulated s in {:.1} s",
+         changes, {readded} nodes added back; {flips} log bit flips in {seeds_with_flips} seeds: \
+         {refused} refused to start, {flips_started} started), {sim_s} simulated s in {:.1} s",
         outcomes.len(),
         invalid.len(),
         started.elapsed().as_secs_f64()
@@ -92,30 +106,37 @@ fn a_sweep_of_seeded_simulations_finds_no_violation() {
         "only {faults} faults injected"
     );
     assert!(
+        seeds_with_flips >= outcomes.len() / 20,
+        "only {seeds_with_flips} of {} seeds flipped a bit of a log",
+        outcomes.len()
+    );
+    assert!(
         changes >= outcomes.len() / 5,
         "only {changes} membership changes in {} seeds",
         outcomes.len()
     );
 }
 
+/// Runs `seed` in a fresh process: its trace hash and its outcome.
+fn run_fresh(seed: u64) -> (u64, serde_json::Value) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_quorum-sim"))
+        .args(["--seed", &seed.to_string(), "--json"])
+        .output()
+        .expect("running quorum-sim");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.code().is_some_and(|c| c <= 1),
+        "quorum-sim failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let outcome: serde_json::Value = serde_json::from_str(stdout.trim()).expect("JSON line");
+    (outcome["trace_hash"].as_u64().expect("trace_hash"), outcome)
+}
+
 #[test]
 fn one_seed_replays_identically_in_a_fresh_process() {
-    let run = || {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_quorum-sim"))
-            .args(["--seed", "7", "--json"])
-            .output()
-            .expect("running quorum-sim");
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert!(
-            output.status.code().is_some_and(|c| c <= 1),
-            "quorum-sim failed: {stdout}{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let outcome: serde_json::Value = serde_json::from_str(stdout.trim()).expect("JSON line");
-        (outcome["trace_hash"].as_u64().expect("trace_hash"), outcome)
-    };
-    let (first, outcome) = run();
-    let (second, _) = run();
+    let (first, outcome) = run_fresh(7);
+    let (second, _) = run_fresh(7);
     assert!(outcome["ops_ok"].as_u64().unwrap() > 100, "{outcome}");
     assert_eq!(
         first, second,
@@ -126,5 +147,32 @@ fn one_seed_replays_identically_in_a_fresh_process() {
     assert_eq!(
         again.trace_hash, first,
         "seed 7 in-process differs from a fresh process"
+    );
+}
+
+/// Seed 36 flips a bit of a downed node's log twice with the node starting, then once more
+/// with the node refusing to start and staying down: that replays identically too.
+#[test]
+fn a_seed_with_log_bit_flips_replays_identically_in_a_fresh_process() {
+    const SEED: u64 = 36;
+    let (first, outcome) = run_fresh(SEED);
+    let (second, _) = run_fresh(SEED);
+    let faults: Vec<String> = outcome["faults"]
+        .as_array()
+        .expect("faults")
+        .iter()
+        .map(|f| f.as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        faults.iter().any(|f| f.contains(" refused: "))
+            && faults
+                .iter()
+                .any(|f| f.contains("started after the bit flip")),
+        "seed {SEED} no longer has a refused and a started log bit flip (the schedule changed): \
+         pick another seed with both. Its faults: {faults:#?}"
+    );
+    assert_eq!(
+        first, second,
+        "two runs of seed {SEED} in fresh processes differ: the simulation is not deterministic"
     );
 }
