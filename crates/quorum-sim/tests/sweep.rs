@@ -150,8 +150,8 @@ fn one_seed_replays_identically_in_a_fresh_process() {
     );
 }
 
-/// Seed 36 flips a bit of a downed node's log twice with the node starting, then once more
-/// with the node refusing to start and staying down: that replays identically too.
+/// Seed 36, run in a fresh process, flips a bit of a downed node's log twice: the first node
+/// starts, the second refuses to start and stays down. That replays identically too.
 #[test]
 fn a_seed_with_log_bit_flips_replays_identically_in_a_fresh_process() {
     const SEED: u64 = 36;
