@@ -89,6 +89,19 @@ fn a_sweep_of_seeded_simulations_finds_no_violation() {
             println!("  VIOLATION {violation}");
         }
         println!("  replay: {}", outcome.replay_command());
+        // A seed's schedule can depend on what ran before it in the process (not understood
+        // yet, see docs/STATUS.md), so say whether the printed replay reproduces it.
+        let (fresh_hash, fresh) = run_fresh(outcome.seed);
+        let fresh_violations = fresh["violations"].as_array().map_or(0, Vec::len);
+        println!(
+            "  in a fresh process: {} violations, trace {}",
+            fresh_violations,
+            if fresh_hash == outcome.trace_hash {
+                "identical"
+            } else {
+                "different (the replay does not reproduce this run's schedule)"
+            }
+        );
     }
     assert!(
         invalid.is_empty(),
