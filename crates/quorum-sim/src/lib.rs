@@ -227,6 +227,7 @@ fn simulate(config: &SimConfig, dir: &Path, started: Instant) -> anyhow::Result<
     quorum_raft::runtime::seed_thread_rng(config.seed);
     let mut rng = StdRng::seed_from_u64(config.seed);
 
+    net::reset();
     let mut builder = turmoil::Builder::new();
     builder
         .rng_seed(config.seed)
@@ -725,7 +726,8 @@ impl Driver {
             }
             slot.metrics = None;
         }
-        sim.crash(host_name(id));
+        // Its connections close in the order they were opened (see `net.rs`).
+        net::crashing(|| sim.crash(host_name(id)));
         true
     }
 

@@ -89,8 +89,9 @@ fn a_sweep_of_seeded_simulations_finds_no_violation() {
             println!("  VIOLATION {violation}");
         }
         println!("  replay: {}", outcome.replay_command());
-        // A seed's schedule can depend on what ran before it in the process (not understood
-        // yet, see docs/STATUS.md), so say whether the printed replay reproduces it.
+        // A run should not depend on what ran before it in the process (see
+        // `seeds_run_after_other_seeds_replay_as_in_fresh_processes`); check that the printed
+        // replay reproduces it all the same.
         let (fresh_hash, fresh) = run_fresh(outcome.seed);
         let fresh_violations = fresh["violations"].as_array().map_or(0, Vec::len);
         println!(
@@ -163,11 +164,30 @@ fn one_seed_replays_identically_in_a_fresh_process() {
     );
 }
 
-/// Seed 36, run in a fresh process, flips a bit of a downed node's log twice: the first node
+/// Seeds run one after another in one process replay as they do in fresh processes: what ran
+/// before in the process does not change a run. Before a crash closed its connections in the
+/// order they were opened (`net.rs`), tokio's task ids, counted per process, chose that order:
+/// this test failed at seed 3 run after seed 2; seeds 16 and 19 differed after seeds 0..16
+/// and 0..19 in one process.
+#[test]
+fn seeds_run_after_other_seeds_replay_as_in_fresh_processes() {
+    let work_dir = quorum_sim::default_work_dir();
+    for seed in [2, 3, 16, 19] {
+        let in_process = quorum_sim::run(&SimConfig::seed(seed), &work_dir)
+            .unwrap_or_else(|e| panic!("seed {seed}: harness error: {e:#}"));
+        let (fresh, _) = run_fresh(seed);
+        assert_eq!(
+            in_process.trace_hash, fresh,
+            "seed {seed} run after other seeds in this process differs from a fresh process"
+        );
+    }
+}
+
+/// Seed 107, run in a fresh process, flips a bit of a downed node's log twice: the first node
 /// starts, the second refuses to start and stays down. That replays identically too.
 #[test]
 fn a_seed_with_log_bit_flips_replays_identically_in_a_fresh_process() {
-    const SEED: u64 = 36;
+    const SEED: u64 = 107;
     let (first, outcome) = run_fresh(SEED);
     let (second, _) = run_fresh(SEED);
     let faults: Vec<String> = outcome["faults"]
