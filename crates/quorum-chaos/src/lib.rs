@@ -15,6 +15,7 @@ mod nemesis;
 pub mod netns;
 mod network;
 mod process;
+pub mod proxy;
 mod recorder;
 mod report;
 mod resp;
