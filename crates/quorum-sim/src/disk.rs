@@ -1,39 +1,15 @@
 //! Bit flips of a stopped node's synced log data: one seeded bit at a seeded offset of the
-//! written part of one of its raft-engine log files (bit rot, a sector read back wrong). The
-//! few lines needed are the ones `quorum-testkit`'s `disk.rs` uses for `quorum chaos`.
+//! written part of one of its raft-engine log files (bit rot, a sector read back wrong), with
+//! the file helpers `quorum chaos` uses (`quorum_testkit::disk`).
 //!
 //! Only for a node whose host is down after a power cut: its files are closed, and hold the
 //! synced bytes plus the torn prefix the cut left.
 
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use quorum_testkit::disk::{flip_bit, raft_log_files, written_end};
 use rand::rngs::StdRng;
 use rand::Rng;
-
-/// Where a node keeps its raft-engine files, relative to its data directory.
-const LOG_FILES_DIR: &str = "raft-log/log";
-
-/// Every `*.raftlog` file under `data_dir`, oldest first (names are zero-padded sequence
-/// numbers).
-fn raft_log_files(data_dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(data_dir.join(LOG_FILES_DIR))
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "raftlog"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
-}
-
-/// Where the written part of a raft-engine file ends: raft-engine preallocates its active
-/// file with zeros, so it ends just after the last non-zero byte.
-fn written_end(bytes: &[u8]) -> usize {
-    bytes.iter().rposition(|&b| b != 0).map_or(0, |p| p + 1)
-}
 
 /// Flips one `rng`-chosen bit of one `rng`-chosen byte (never the first) of the written part
 /// of one `rng`-chosen log file of the node at `data_dir`. Returns what it did, naming the file
@@ -52,9 +28,7 @@ pub fn flip_log_bit(data_dir: &Path, rng: &mut StdRng) -> anyhow::Result<Option<
     }
     let offset = rng.gen_range(1..end);
     let bit = rng.gen_range(0..8u8);
-    let handle = std::fs::OpenOptions::new().write(true).open(file)?;
-    handle.write_all_at(&[bytes[offset] ^ (1 << bit)], offset as u64)?;
-    handle.sync_all()?;
+    flip_bit(file, offset as u64, bit)?;
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
