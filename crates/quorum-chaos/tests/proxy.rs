@@ -1,13 +1,19 @@
 //! The link fault proxy (`quorum_chaos::proxy`) on real 127.0.0.1 sockets: bytes unchanged,
 //! order kept under delay and jitter, held directions, backpressure, stop, drop, reset and
-//! refused targets. Every wait is bounded by a timeout; time is only checked as a lower bound.
+//! refused targets; duplication (replays, their recording cap and in-flight bound), the
+//! upstream source address, and starting from outside the runtime. Every wait is bounded by
+//! a timeout; time is only checked as a lower bound.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use quorum_chaos::proxy::{Direction, LinkFaults, LinkProxy, MAX_QUEUED_CHUNKS};
+use quorum_chaos::proxy::{
+    Direction, LinkFaults, LinkProxy, ProxyOptions, MAX_QUEUED_CHUNKS, MAX_RECORDED_BYTES,
+    MAX_REPLAYS_IN_FLIGHT,
+};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -367,4 +373,292 @@ async fn the_target_is_looked_up_at_connect_time() {
     *table.lock().unwrap() = second.local_addr().unwrap();
     let _b = TcpStream::connect(proxy.local_addr()).await.unwrap();
     within("second target", second.accept()).await.unwrap();
+}
+
+/// What a [`recording_server`] received on one connection.
+#[derive(Debug, Clone)]
+struct Received {
+    peer: SocketAddr,
+    bytes: Vec<u8>,
+    /// The client closed (end of stream or error).
+    closed: bool,
+}
+
+/// Every connection a [`recording_server`] accepted, in accept order.
+type Log = Arc<Mutex<Vec<Received>>>;
+
+/// An echo server that logs what each connection sends, as it arrives; returns its address.
+async fn recording_server() -> (SocketAddr, Log) {
+    let listener = TcpListener::bind(any_port()).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let log = Log::default();
+    let accepted = log.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, peer)) = listener.accept().await {
+            let index = {
+                let mut log = accepted.lock().unwrap();
+                log.push(Received {
+                    peer,
+                    bytes: Vec::new(),
+                    closed: false,
+                });
+                log.len() - 1
+            };
+            let log = accepted.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0; 64 * 1024];
+                while let Ok(n @ 1..) = stream.read(&mut buf).await {
+                    log.lock().unwrap()[index]
+                        .bytes
+                        .extend_from_slice(&buf[..n]);
+                    if stream.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+                log.lock().unwrap()[index].closed = true;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (addr, log)
+}
+
+fn snapshot(log: &Log) -> Vec<Received> {
+    log.lock().unwrap().clone()
+}
+
+/// Waits, bounded by [`TIMEOUT`], until `done()`.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    within(what, async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}
+
+/// Sends `bytes` through the proxy at `addr`, closes, and sees them echoed and the close.
+async fn send_and_close(addr: SocketAddr, bytes: &[u8]) {
+    let mut c = TcpStream::connect(addr).await.unwrap();
+    c.write_all(bytes).await.unwrap();
+    c.shutdown().await.unwrap();
+    let mut back = Vec::new();
+    within("echo and close", c.read_to_end(&mut back))
+        .await
+        .unwrap();
+    assert_eq!(back, bytes);
+}
+
+/// Whether `log` holds exactly the connections whose bytes are `expected`, in that order.
+fn received(log: &Log, expected: &[&[u8]]) -> bool {
+    let got = snapshot(log);
+    got.len() == expected.len() && got.iter().zip(expected).all(|(r, e)| r.bytes == *e)
+}
+
+/// A [`recording_server`], faults seeded with `seed` with duplication on, and a proxy to the
+/// server under them.
+async fn duplicating_proxy(seed: u64) -> (LinkProxy, Arc<LinkFaults>, Log) {
+    let (target, log) = recording_server().await;
+    let faults = Arc::new(LinkFaults::new(seed));
+    faults.set_duplicate(true);
+    assert!(faults.duplicating());
+    let proxy = proxy_to(target, &faults).await;
+    (proxy, faults, log)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicated_connection_arrives_twice_on_distinct_connections() {
+    let (proxy, _faults, log) = duplicating_proxy(14).await;
+    send_and_close(proxy.local_addr(), b"abc").await;
+    until("the replay", || {
+        received(&log, &[b"abc", b"abc"]) && proxy.replays() == 1
+    })
+    .await;
+    let got = snapshot(&log);
+    assert_ne!(got[0].peer, got[1].peer, "the replay reused a connection");
+    assert_eq!(proxy.replays_skipped(), 0);
+    // The echo server never closes first: the replay closes after REPLAY_READ_TIMEOUT.
+    until("the replay's end", || snapshot(&log)[1].closed).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_started_before_duplication_is_not_replayed() {
+    let (target, log) = recording_server().await;
+    let faults = Arc::new(LinkFaults::new(15));
+    let proxy = proxy_to(target, &faults).await;
+    let mut before = echoing_client(proxy.local_addr()).await;
+    faults.set_duplicate(true);
+    before.write_all(b"abc").await.unwrap();
+    before.shutdown().await.unwrap();
+    assert!(within("close", closes(&mut before)).await);
+    until("the connection's end", || proxy.connections() == 0).await;
+    tokio::time::sleep(QUIET).await;
+    assert!(received(&log, &[b"hiabc"]), "{:?}", snapshot(&log));
+    assert_eq!(proxy.replays(), 0);
+
+    // A connection started now is replayed: the check above could have seen a replay.
+    send_and_close(proxy.local_addr(), b"xyz").await;
+    until("the later connection's replay", || {
+        received(&log, &[b"hiabc", b"xyz", b"xyz"]) && proxy.replays() == 1
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recording_stops_at_max_recorded_bytes_and_keeps_the_prefix() {
+    let (proxy, _faults, log) = duplicating_proxy(16).await;
+    let data = Arc::new(random_bytes(MAX_RECORDED_BYTES + 100_000, 17));
+    let stream = TcpStream::connect(proxy.local_addr()).await.unwrap();
+    let back = echo_through(stream, data.clone()).await;
+    assert!(back == *data, "the live connection changed bytes");
+    // The replay's connection closes after REPLAY_READ_TIMEOUT at the latest, so its bytes
+    // are all there then.
+    until("the replay and its end", || {
+        let got = snapshot(&log);
+        got.len() == 2 && got[1].closed
+    })
+    .await;
+    let got = snapshot(&log);
+    assert!(got[0].bytes == *data, "the target got changed bytes");
+    assert_eq!(got[1].bytes.len(), MAX_RECORDED_BYTES);
+    assert!(
+        got[1].bytes == data[..MAX_RECORDED_BYTES],
+        "the replay is not the prefix"
+    );
+    assert_eq!(proxy.replays(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_replays_what_was_recorded_even_after_duplication_is_switched_off() {
+    let (proxy, faults, log) = duplicating_proxy(18).await;
+    let mut c = TcpStream::connect(proxy.local_addr()).await.unwrap();
+    c.write_all(b"abc").await.unwrap();
+    until("delivery", || received(&log, &[b"abc"])).await;
+    faults.set_duplicate(false);
+    faults.reset_connections();
+    assert!(within("close", closes(&mut c)).await);
+    until("the replay", || {
+        received(&log, &[b"abc", b"abc"]) && proxy.replays() == 1
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replays_beyond_the_in_flight_bound_are_skipped_and_counted() {
+    const EXTRA: usize = 4;
+    let (proxy, faults, log) = duplicating_proxy(19).await;
+    let mut clients = Vec::new();
+    for _ in 0..MAX_REPLAYS_IN_FLIGHT + EXTRA {
+        let mut c = TcpStream::connect(proxy.local_addr()).await.unwrap();
+        c.write_all(b"x").await.unwrap();
+        clients.push(c);
+    }
+    let all = clients.len();
+    until("delivery", || {
+        let got = snapshot(&log);
+        got.len() == all && got.iter().all(|r| r.bytes == b"x")
+    })
+    .await;
+    // All end at once; each replay then lasts REPLAY_READ_TIMEOUT, as the echo server does
+    // not close, so only MAX_REPLAYS_IN_FLIGHT of them run.
+    faults.reset_connections();
+    until("replays", || {
+        proxy.replays() == MAX_REPLAYS_IN_FLIGHT as u64 && proxy.replays_skipped() == EXTRA as u64
+    })
+    .await;
+    until("replayed bytes", || {
+        snapshot(&log).len() == all + MAX_REPLAYS_IN_FLIGHT
+    })
+    .await;
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(snapshot(&log).len(), all + MAX_REPLAYS_IN_FLIGHT);
+    assert!(snapshot(&log).iter().all(|r| r.bytes == b"x"));
+}
+
+/// Reads from a blocking `stream` (with a read timeout set) until it closes; false when the
+/// read timed out instead.
+fn std_closes(stream: &mut std::net::TcpStream) -> bool {
+    let mut buf = [0; 1024];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return false;
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+#[test]
+fn start_on_and_drop_from_a_thread_outside_any_runtime() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let target = runtime.block_on(echo_server());
+    let faults = Arc::new(LinkFaults::new(20));
+    let proxy = LinkProxy::start_on(
+        runtime.handle(),
+        any_port(),
+        ProxyOptions::default(),
+        move || Some(target),
+        faults,
+    )
+    .unwrap();
+    let mut c = std::net::TcpStream::connect(proxy.local_addr()).unwrap();
+    c.set_read_timeout(Some(TIMEOUT)).unwrap();
+    c.write_all(b"ping").unwrap();
+    let mut back = [0; 4];
+    c.read_exact(&mut back).unwrap();
+    assert_eq!(&back, b"ping");
+    drop(proxy);
+    assert!(std_closes(&mut c), "the connection outlived the proxy");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_on_from_inside_another_runtime_connects_and_replays_from_the_source() {
+    let source: IpAddr = "127.0.0.2".parse().unwrap();
+    let server = TcpListener::bind(any_port()).await.unwrap();
+    let target = server.local_addr().unwrap();
+    let other = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let faults = Arc::new(LinkFaults::new(21));
+    faults.set_duplicate(true);
+    let options = ProxyOptions {
+        upstream_source: Some(source),
+    };
+    let proxy = LinkProxy::start_on(
+        other.handle(),
+        any_port(),
+        options,
+        move || Some(target),
+        faults,
+    )
+    .unwrap();
+    let mut c = TcpStream::connect(proxy.local_addr()).await.unwrap();
+    let (mut upstream, peer) = within("accept", server.accept()).await.unwrap();
+    assert_eq!(peer.ip(), source);
+    crosses(&mut c, &mut upstream, b"abc").await;
+    drop(c);
+    let mut rest = Vec::new();
+    within("close", upstream.read_to_end(&mut rest))
+        .await
+        .unwrap();
+    // Both directions ended: the connection ends, and its replay is due.
+    drop(upstream);
+    let (mut replayed, peer) = within("the replay", server.accept()).await.unwrap();
+    assert_eq!(peer.ip(), source, "the replay came from elsewhere");
+    let mut got = [0; 3];
+    within("replayed bytes", replayed.read_exact(&mut got))
+        .await
+        .unwrap();
+    assert_eq!(&got, b"abc");
+    drop(proxy);
+    other.shutdown_background();
 }
