@@ -11,7 +11,7 @@ use crate::cluster::{ClusterControl, LocalCluster};
 use crate::nemesis::{Nemesis, Shared};
 use crate::report::RunFacts;
 use crate::schedule::FaultClass;
-use crate::{checks, netns, run, verify, ChaosArgs, Target};
+use crate::{checks, netns, run, verify, ChaosArgs, ClusterKind, Target};
 
 /// Key prefix of chaos runs (the cluster is the run's own, so any prefix is safe).
 const PREFIX: &str = "chaos:";
@@ -60,16 +60,36 @@ pub fn run_chaos(args: ChaosArgs) -> anyhow::Result<u8> {
             FaultClass::Partition | FaultClass::Clock | FaultClass::Disk
         )
     });
-    let cluster: Box<dyn ClusterControl> = match (wants_netns, netns::unavailable()) {
-        (true, None) => Box::new(netns::NetnsCluster::start(&binary, args.nodes, &node_args)?),
-        (wants, reason) => {
-            if let (true, Some(reason)) = (wants, reason) {
-                let note = format!("partition, wall-clock and disk-full faults skipped: {reason}");
+    let netns = match (args.cluster, netns::unavailable()) {
+        (ClusterKind::Netns, Some(reason)) => anyhow::bail!("--cluster netns: {reason}"),
+        (ClusterKind::Netns, None) => true,
+        (ClusterKind::Loopback, _) => false,
+        (ClusterKind::Auto, reason) => {
+            if let (true, Some(reason)) = (wants_netns, &reason) {
+                let note = format!(
+                    "partitions go through the link proxies; wall-clock and disk-full faults skipped: {reason}"
+                );
                 eprintln!("chaos: {note}");
                 notes.push(note);
             }
-            Box::new(LocalCluster::start(&binary, args.nodes, &node_args)?)
+            wants_netns && reason.is_none()
         }
+    };
+    // The link proxies: for latency and duplication, and for partitions on loopback.
+    let wants_links = classes.iter().any(|c| match c {
+        FaultClass::Latency | FaultClass::Duplicate => true,
+        FaultClass::Partition => !netns,
+        _ => false,
+    });
+    let link_seed = wants_links.then_some(seed);
+    let cluster: Box<dyn ClusterControl> = if netns {
+        Box::new(netns::NetnsCluster::start(
+            &binary, args.nodes, &node_args, link_seed,
+        )?)
+    } else {
+        Box::new(LocalCluster::start(
+            &binary, args.nodes, &node_args, link_seed,
+        )?)
     };
 
     let runtime = run::runtime()?;

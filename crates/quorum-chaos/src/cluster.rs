@@ -5,13 +5,15 @@
 //! node in its own network namespace, which adds partitions and per-node environments
 //! (libfaketime). All methods block; the fault injector runs on its own thread.
 
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use quorum_testkit::Cluster;
+use quorum_testkit::{Cluster, PeerAddrs};
 
+use crate::links::Links;
 use crate::workload::Endpoint;
 
 /// What the fault injector needs from a cluster.
@@ -56,7 +58,7 @@ pub trait ClusterControl: Send {
     }
     /// Drops every packet from node `from` to node `to` (one direction), until healed.
     fn drop_link(&mut self, _from: u64, _to: u64) -> anyhow::Result<()> {
-        bail!("this cluster cannot partition the network (run as root for network namespaces)")
+        bail!("this cluster cannot partition the network")
     }
     /// Restarts stopped node `id` with its data directory on a tmpfs with only `spare_bytes`
     /// free beyond what it holds now, so the disk fills up under load.
@@ -66,6 +68,11 @@ pub trait ClusterControl: Send {
     /// Moves stopped node `id`'s data back from the small disk (space returns).
     fn restore_disk(&mut self, _id: u64) -> anyhow::Result<()> {
         Ok(())
+    }
+    /// The fault proxies between the nodes, when the cluster runs them (latency, duplication,
+    /// and partitions without root).
+    fn links(&mut self) -> Option<&mut Links> {
+        None
     }
     /// Removes every network fault.
     fn heal_network(&mut self) -> anyhow::Result<()> {
@@ -90,23 +97,75 @@ pub trait ClusterControl: Send {
     }
 }
 
-/// A testkit cluster on loopback.
+/// A testkit cluster on loopback, with a fault proxy on every link between its nodes when
+/// asked for.
 pub struct LocalCluster {
     cluster: Cluster,
     members: Vec<u64>,
+    links: Option<Links>,
 }
 
+/// Distinguishes the link addresses of several local clusters of one process.
+static LINK_NETS: AtomicU32 = AtomicU32::new(0);
+/// Tries of another loopback address when a link port is taken.
+const LINK_ADDRESS_TRIES: u32 = 8;
+
 impl LocalCluster {
-    /// Starts `nodes` nodes of `binary` with test Raft timings and `extra_args` on each.
-    pub fn start(binary: &Path, nodes: usize, extra_args: &[String]) -> anyhow::Result<Self> {
-        let mut builder = Cluster::builder(binary).nodes(nodes).fast_raft(true);
+    /// Starts `nodes` nodes of `binary` with test Raft timings and `extra_args` on each; with
+    /// `link_seed`, every node dials its peers through a fault proxy per link ([`Links`],
+    /// jitter seeded by it).
+    pub fn start(
+        binary: &Path,
+        nodes: usize,
+        extra_args: &[String],
+        link_seed: Option<u64>,
+    ) -> anyhow::Result<Self> {
+        let targets = PeerAddrs::default();
+        let links = link_seed
+            .map(|seed| loopback_links(nodes, targets.clone(), seed))
+            .transpose()?;
+        let mut builder = Cluster::builder(binary)
+            .nodes(nodes)
+            .fast_raft(true)
+            .publish_peer_addrs(targets);
+        for arg in links.iter().flat_map(Links::node_flag) {
+            builder = builder.arg(arg);
+        }
         for arg in extra_args {
             builder = builder.arg(arg.clone());
         }
         let cluster = builder.start().context("cannot start the local cluster")?;
         let members = cluster.ids();
-        Ok(LocalCluster { cluster, members })
+        Ok(LocalCluster {
+            cluster,
+            members,
+            links,
+        })
     }
+}
+
+/// Links for nodes 1..=`nodes` on a loopback address of their own (127.A.B.1: the whole
+/// 127/8 is loopback on Linux), so their ports clash with nothing bound to 127.0.0.1.
+fn loopback_links(nodes: usize, targets: PeerAddrs, seed: u64) -> anyhow::Result<Links> {
+    let pid = std::process::id();
+    let mut last_error = None;
+    for _ in 0..LINK_ADDRESS_TRIES {
+        let net = LINK_NETS.fetch_add(1, Ordering::Relaxed);
+        let ip = Ipv4Addr::new(
+            127,
+            1 + (pid % 250) as u8,
+            ((pid / 250 + net * 37) % 256) as u8,
+            1,
+        );
+        let mut links = Links::new(ip.into(), targets.clone(), seed)?;
+        match (1..=nodes as u64).try_for_each(|id| links.add_node(id, None)) {
+            Ok(()) => return Ok(links),
+            Err(err) => last_error = Some(err),
+        }
+    }
+    Err(last_error
+        .unwrap_or_else(|| anyhow::anyhow!("no attempt made"))
+        .context("cannot bind the link proxies"))
 }
 
 impl ClusterControl for LocalCluster {
@@ -160,13 +219,46 @@ impl ClusterControl for LocalCluster {
         if node.is_running() {
             node.kill9()?;
         }
+        if let Some(links) = &mut self.links {
+            links.remove_node(id);
+        }
         Ok(())
     }
 
     fn add_member(&mut self) -> anyhow::Result<u64> {
+        if let Some(links) = &mut self.links {
+            // The id testkit's add_node gives the new node.
+            let next = self
+                .cluster
+                .nodes()
+                .iter()
+                .map(|n| n.id())
+                .max()
+                .unwrap_or(0)
+                + 1;
+            links.add_node(next, None)?;
+        }
         let id = self.cluster.add_node()?;
         self.members.push(id);
         Ok(id)
+    }
+
+    fn drop_link(&mut self, from: u64, to: u64) -> anyhow::Result<()> {
+        match &mut self.links {
+            Some(links) => links.drop_link(from, to),
+            None => bail!("this cluster runs without link proxies: it cannot partition"),
+        }
+    }
+
+    fn heal_network(&mut self) -> anyhow::Result<()> {
+        if let Some(links) = &mut self.links {
+            links.heal();
+        }
+        Ok(())
+    }
+
+    fn links(&mut self) -> Option<&mut Links> {
+        self.links.as_mut()
     }
 
     fn wipe(&mut self, id: u64) -> anyhow::Result<()> {

@@ -11,6 +11,7 @@
 mod chaos;
 mod checks;
 pub mod cluster;
+pub mod links;
 mod nemesis;
 pub mod netns;
 mod network;
@@ -39,8 +40,10 @@ pub use workload::execute_call;
 #[command(
     after_help = "Exit status: 0 when the history is valid, 1 when an anomaly was found \
     (printed with the operations that prove it), 2 when the harness failed. The same --seed \
-    gives the same fault schedule (see --print-schedule). Partitions run every node in its own \
-    network namespace and need root; clock faults need libfaketime (Debian package faketime)."
+    gives the same fault schedule (see --print-schedule). As root, partitions run every node in \
+    its own network namespace (iptables); otherwise, and for latency and duplication, nodes talk \
+    through a fault proxy per link. Wall-clock skew and full disks need root and libfaketime \
+    (Debian package faketime)."
 )]
 pub struct ChaosArgs {
     /// How long the workload runs under faults (e.g. 30s, 5m).
@@ -55,7 +58,7 @@ pub struct ChaosArgs {
     pub workload: WorkloadArgs,
 
     /// Faults to inject: a comma-separated list of kill, pause, partition, membership,
-    /// snapshot, clock, disk, power; or all.
+    /// snapshot, clock, disk, power, latency, duplicate; or all.
     #[arg(long, default_value = "all")]
     pub faults: String,
 
@@ -89,6 +92,13 @@ pub struct ChaosArgs {
     #[arg(long, value_enum, default_value_t = Target::Quorum)]
     pub target: Target,
 
+    /// Where the nodes run: `netns` (one network namespace per node, iptables partitions;
+    /// root), `loopback` (partitions through the link proxies; no root, no wall-clock skew or
+    /// full disks), or `auto`: netns when root and a partition, clock or disk fault is asked
+    /// for, loopback otherwise.
+    #[arg(long, value_enum, default_value_t = ClusterKind::Auto)]
+    pub cluster: ClusterKind,
+
     /// Sentinel's down-after-milliseconds with --target redis-sentinel: how long the primary
     /// must look down before the Sentinels fail over.
     #[arg(long, default_value_t = 1_000)]
@@ -102,6 +112,17 @@ pub enum Target {
     Quorum,
     /// Redis with asynchronous replicas, failed over by Sentinel.
     RedisSentinel,
+}
+
+/// Where `quorum chaos` runs its nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ClusterKind {
+    /// Network namespaces when they are needed and available, loopback otherwise.
+    Auto,
+    /// Every node on 127.0.0.1 (any user).
+    Loopback,
+    /// Every node in its own network namespace (root).
+    Netns,
 }
 
 /// Flags of `quorum verify`.

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use anyhow::Context;
 use quorum_check::FaultEvent;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -27,6 +28,11 @@ use crate::workload::Endpoints;
 const LEADER_WAIT: Duration = Duration::from_secs(30);
 /// Step of every sleep, so an abort (Ctrl-C) is noticed quickly.
 const SLEEP_STEP: Duration = Duration::from_millis(50);
+/// How long the injector gives replays of recorded connections to be written before it
+/// counts them.
+const REPLAY_SETTLE_MS: u64 = 500;
+/// Why a latency or duplication fault could not be injected.
+const NO_LINKS: &str = "skipped: the cluster runs without link proxies";
 /// libfaketime's preload library on Debian (package `faketime`).
 pub const FAKETIME_LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
 
@@ -166,14 +172,15 @@ impl Nemesis {
             .ok_or_else(|| anyhow::anyhow!("the cluster has no members"))
     }
 
+    /// Every member but `leader`.
+    fn followers(&self, leader: u64) -> Vec<u64> {
+        let mut members = self.cluster.members();
+        members.retain(|id| *id != leader);
+        members
+    }
+
     fn follower(&mut self, leader: u64) -> anyhow::Result<u64> {
-        let followers: Vec<u64> = self
-            .cluster
-            .members()
-            .into_iter()
-            .filter(|id| *id != leader)
-            .collect();
-        followers
+        self.followers(leader)
             .choose(&mut self.rng)
             .copied()
             .ok_or_else(|| anyhow::anyhow!("no follower to pick"))
@@ -359,6 +366,68 @@ impl Nemesis {
                 }
                 self.sleep_ms(ms);
                 self.cluster.heal_network()?;
+                self.end_event(event);
+            }
+            Action::Latency {
+                leader: of_leader,
+                delay_ms,
+                jitter_ms,
+                ms,
+            } => {
+                let members = self.cluster.members();
+                let pairs: Vec<(u64, u64)> = members
+                    .iter()
+                    .flat_map(|a| members.iter().map(move |b| (*a, *b)))
+                    .filter(|(a, b)| a < b && (!of_leader || *a == leader || *b == leader))
+                    .collect();
+                let links = self.cluster.links().context(NO_LINKS)?;
+                let (delay, jitter) = (
+                    Duration::from_millis(delay_ms),
+                    Duration::from_millis(jitter_ms),
+                );
+                for (a, b) in &pairs {
+                    links.delay_between(*a, *b, delay, jitter)?;
+                }
+                let event = self.start_event(
+                    action,
+                    format!(
+                        "links {pairs:?} (leader {leader}) delayed {delay_ms} ± {jitter_ms} ms for {ms} ms"
+                    ),
+                );
+                self.sleep_ms(ms);
+                self.cluster.heal_network()?;
+                self.end_event(event);
+            }
+            Action::Duplicate { from_leader, ms } => {
+                let links: Vec<(u64, u64)> = self
+                    .followers(leader)
+                    .iter()
+                    .map(|f| {
+                        if from_leader {
+                            (leader, *f)
+                        } else {
+                            (*f, leader)
+                        }
+                    })
+                    .collect();
+                let proxies = self.cluster.links().context(NO_LINKS)?;
+                let replays_before = proxies.replays(&links);
+                for (from, to) in &links {
+                    proxies.duplicate(*from, *to)?;
+                }
+                let detail = format!(
+                    "connections on links {links:?} (leader {leader}) recorded for {ms} ms"
+                );
+                let event = self.start_event(action, detail.clone());
+                self.sleep_ms(ms);
+                // Healing ends the recorded connections, which replays them.
+                self.cluster.heal_network()?;
+                self.sleep_ms(REPLAY_SETTLE_MS);
+                let replays = self
+                    .cluster
+                    .links()
+                    .map_or(0, |p| p.replays(&links).saturating_sub(replays_before));
+                self.rename_event(event, format!("{detail}, {replays} replayed"));
                 self.end_event(event);
             }
         }

@@ -24,10 +24,11 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use nix::sys::signal::Signal;
-use quorum_testkit::{http, poll_until};
+use quorum_testkit::{http, poll_until, PeerAddrs};
 use serde_json::json;
 
 use crate::cluster::ClusterControl;
+use crate::links::Links;
 use crate::network::{in_namespace, sh, Network};
 use crate::process::Process;
 
@@ -39,6 +40,21 @@ const HTTP_PORT: u16 = 9001;
 const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long a node gets to come up.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The bridge's host number in the run's /24 (the root namespace; the link proxies listen
+/// there).
+const BRIDGE_HOST: u8 = 254;
+/// Node `id`'s proxied connections come from host `LINK_SOURCE_FIRST + id` of the run's /24,
+/// in the root namespace, so that iptables rules can tell them apart.
+const LINK_SOURCE_FIRST: u64 = 128;
+
+/// The host number of node `id`'s link source address (node ids stay below it).
+fn link_source_host(id: u64) -> anyhow::Result<u8> {
+    u8::try_from(LINK_SOURCE_FIRST + id)
+        .ok()
+        .filter(|h| *h < BRIDGE_HOST && id < LINK_SOURCE_FIRST)
+        .with_context(|| format!("node {id}: too many nodes for link proxies"))
+}
 
 /// Why the network-namespace cluster cannot be used here, if it cannot.
 pub fn unavailable() -> Option<String> {
@@ -132,15 +148,28 @@ pub struct NetnsCluster {
     node_args: Vec<String>,
     nodes: BTreeMap<u64, NsNode>,
     members: Vec<u64>,
+    /// The fault proxies between the nodes, when asked for (`links.rs`).
+    links: Option<Links>,
+    targets: PeerAddrs,
     /// Declared after `nodes`: the namespaces go once the nodes in them are stopped.
     net: Network,
 }
 
 impl NetnsCluster {
     /// Creates the bridge and `nodes` namespaces, starts the nodes with test Raft timings and
-    /// `extra_args`, and waits for a leader.
-    pub fn start(binary: &Path, nodes: usize, extra_args: &[String]) -> anyhow::Result<Self> {
+    /// `extra_args`, and waits for a leader. With `link_seed`, every node dials its peers
+    /// through a fault proxy per link in the root namespace ([`Links`], jitter seeded by it).
+    pub fn start(
+        binary: &Path,
+        nodes: usize,
+        extra_args: &[String],
+        link_seed: Option<u64>,
+    ) -> anyhow::Result<Self> {
         let net = Network::create()?;
+        let targets = PeerAddrs::default();
+        let links = link_seed
+            .map(|seed| Links::new(net.ip(BRIDGE_HOST).into(), targets.clone(), seed))
+            .transpose()?;
         let root = tempfile::Builder::new()
             .prefix("quorum-chaos-")
             .tempdir()
@@ -153,6 +182,7 @@ impl NetnsCluster {
             "--election-timeout-max-ms".into(),
             "500".into(),
         ];
+        node_args.extend(links.iter().flat_map(Links::node_flag));
         node_args.extend(extra_args.iter().cloned());
         let mut cluster = NetnsCluster {
             binary: binary.to_path_buf(),
@@ -160,6 +190,8 @@ impl NetnsCluster {
             node_args,
             nodes: BTreeMap::new(),
             members: Vec::new(),
+            links,
+            targets,
             net,
         };
         let ids: Vec<u64> = (1..=nodes as u64).collect();
@@ -188,6 +220,14 @@ impl NetnsCluster {
     /// Creates node `id`'s namespace and veth, and starts it with `flags`.
     fn create_node(&mut self, id: u64, flags: Vec<String>) -> anyhow::Result<()> {
         let (ns, ip) = self.net.add_namespace(id)?;
+        if let Some(links) = &mut self.links {
+            let alias = self.net.add_root_address(link_source_host(id)?)?;
+            self.targets
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(id, SocketAddr::V4(SocketAddrV4::new(ip, PEER_PORT)));
+            links.add_node(id, Some(alias.into()))?;
+        }
         let dir = self
             .root
             .as_ref()
@@ -319,6 +359,9 @@ impl ClusterControl for NetnsCluster {
         self.admin_post("/admin/remove-node", &json!({ "id": id }), id)?;
         self.members.retain(|m| *m != id);
         self.node(id)?.kill9();
+        if let Some(links) = &mut self.links {
+            links.remove_node(id);
+        }
         Ok(())
     }
 
@@ -413,10 +456,23 @@ impl ClusterControl for NetnsCluster {
 
     fn drop_link(&mut self, from: u64, to: u64) -> anyhow::Result<()> {
         let source = self.node(from)?.ip;
-        self.net.drop_from(source, to)
+        self.net.drop_from(source, to)?;
+        if self.links.is_some() {
+            // What the proxies forward for `from` comes from its link source address.
+            let alias = self.ip(link_source_host(from)?);
+            self.net.drop_from(alias, to)?;
+        }
+        Ok(())
+    }
+
+    fn links(&mut self) -> Option<&mut Links> {
+        self.links.as_mut()
     }
 
     fn heal_network(&mut self) -> anyhow::Result<()> {
+        if let Some(links) = &mut self.links {
+            links.heal();
+        }
         self.net.heal()
     }
 

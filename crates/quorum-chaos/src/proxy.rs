@@ -1,12 +1,8 @@
-//! A TCP fault proxy for one ordered link between two nodes: the first building block of the
-//! in-process fault proxy (docs/STATUS.md, "Next", item 1).
-//!
-//! Why: partitions today are iptables DROP rules inside network namespaces, so they need root
-//! and are skipped otherwise, and `quorum chaos` injects no latency, jitter or reordering at
-//! all. In the planned design node i dials peer j through a proxy of its own for the ordered
-//! link i → j; the proxy looks j's real peer address up at connect time (so nodes added by the
-//! membership fault need no restart) and injects that link's faults. This module is that
-//! proxy for one link; it is not wired into `quorum chaos` yet (no node flag, no fault class).
+//! A TCP fault proxy for one ordered link between two nodes; `links.rs` runs one per ordered
+//! link of a chaos run (node i dials peer j through the proxy of link i → j, which looks j's
+//! real peer address up at connect time, so nodes added by the membership fault need no
+//! restart). It gives `quorum chaos` partitions without root, and its `latency` and
+//! `duplicate` faults.
 //!
 //! One [`LinkProxy`] listens on one address and, for every connection it accepts, opens one
 //! upstream connection to the address its target function gives at that moment (from

@@ -19,7 +19,8 @@ pub enum FaultClass {
     Kill,
     /// SIGSTOP / SIGCONT of the leader.
     Pause,
-    /// Network partitions between nodes (network namespaces + iptables; needs root).
+    /// Network partitions between nodes (network namespaces + iptables as root, the link
+    /// proxies otherwise).
     Partition,
     /// Remove a voter (maybe the leader), add a new node.
     Membership,
@@ -35,11 +36,17 @@ pub enum FaultClass {
     /// A power cut of a majority or of every node: kill -9 while the nodes keep unsynced log
     /// writes in memory (`quorum node --emulate-power-loss`), so those writes are lost.
     Power,
+    /// Latency with jitter on the links of the leader or of every node (the link proxies):
+    /// messages slow down and connections reorder against each other.
+    Latency,
+    /// Duplication: the connections one node opens to another are recorded and replayed once
+    /// each into a fresh connection (the link proxies), so whole RPCs arrive twice.
+    Duplicate,
 }
 
 impl FaultClass {
     /// Every class `all` expands to, in order.
-    pub const ALL: [FaultClass; 8] = [
+    pub const ALL: [FaultClass; 10] = [
         FaultClass::Kill,
         FaultClass::Pause,
         FaultClass::Partition,
@@ -48,6 +55,8 @@ impl FaultClass {
         FaultClass::Clock,
         FaultClass::Disk,
         FaultClass::Power,
+        FaultClass::Latency,
+        FaultClass::Duplicate,
     ];
 
     /// The name used on the command line and in reports.
@@ -61,6 +70,8 @@ impl FaultClass {
             FaultClass::Clock => "clock",
             FaultClass::Disk => "disk",
             FaultClass::Power => "power",
+            FaultClass::Latency => "latency",
+            FaultClass::Duplicate => "duplicate",
         }
     }
 
@@ -204,6 +215,27 @@ pub enum Action {
         /// How long the node runs on the small disk.
         ms: u64,
     },
+    /// Delay every byte on the links of the leader (when `leader`) or between all nodes by
+    /// `delay_ms` ± `jitter_ms` for `ms`.
+    Latency {
+        /// Only the leader's links, both ways.
+        leader: bool,
+        /// Mean one-way delay per proxy hop.
+        delay_ms: u64,
+        /// Uniform jitter around it (reorders connections).
+        jitter_ms: u64,
+        /// How long it lasts.
+        ms: u64,
+    },
+    /// Record the connections the leader opens to the followers (when `from_leader`) or the
+    /// followers to the leader, for `ms`, then replay each once into a fresh connection.
+    Duplicate {
+        /// The leader's connections to its followers (AppendEntries, heartbeats) rather than
+        /// the followers' to the leader (forwarded writes, read indexes, votes).
+        from_leader: bool,
+        /// How long connections are recorded.
+        ms: u64,
+    },
 }
 
 impl Action {
@@ -220,6 +252,8 @@ impl Action {
                 FaultClass::Disk
             }
             Action::PowerCut { .. } => FaultClass::Power,
+            Action::Latency { .. } => FaultClass::Latency,
+            Action::Duplicate { .. } => FaultClass::Duplicate,
         }
     }
 }
@@ -267,6 +301,29 @@ impl fmt::Display for Action {
             Action::DiskFull { spare_kib, ms } => write!(
                 f,
                 "run a follower {ms} ms on a disk with {spare_kib} KiB free (fills up)"
+            ),
+            Action::Latency {
+                leader,
+                delay_ms,
+                jitter_ms,
+                ms,
+            } => write!(
+                f,
+                "delay {} by {delay_ms} ± {jitter_ms} ms for {ms} ms",
+                if *leader {
+                    "the leader's links"
+                } else {
+                    "every link"
+                }
+            ),
+            Action::Duplicate { from_leader, ms } => write!(
+                f,
+                "record the connections {} for {ms} ms, replay each once",
+                if *from_leader {
+                    "the leader opens to its followers"
+                } else {
+                    "the followers open to the leader"
+                }
             ),
         }
     }
@@ -392,6 +449,25 @@ fn draw(rng: &mut StdRng, class: FaultClass) -> Action {
                 ms: rng.gen_range(2_000..5_000),
             }
         }
+        // Mostly below the election timeout (250-500 ms under test timings, and a round trip
+        // crosses a proxy twice); sometimes above it, so leaders are deposed by slowness alone.
+        FaultClass::Latency => {
+            let delay_ms = if rng.gen_bool(0.7) {
+                rng.gen_range(5..60)
+            } else {
+                rng.gen_range(100..300)
+            };
+            Action::Latency {
+                leader: rng.gen_bool(0.5),
+                delay_ms,
+                jitter_ms: rng.gen_range(0..=delay_ms),
+                ms: rng.gen_range(2_000..6_000),
+            }
+        }
+        FaultClass::Duplicate => Action::Duplicate {
+            from_leader: rng.gen_bool(0.5),
+            ms: rng.gen_range(1_000..4_000),
+        },
         FaultClass::Disk => match rng.gen_range(0..4) {
             0 => Action::DiskLoss,
             1 => Action::DiskFull {

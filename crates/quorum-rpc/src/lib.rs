@@ -15,7 +15,7 @@ pub mod net;
 mod network;
 mod service;
 
-pub use network::{connect, PeerClient, PeerNetwork};
+pub use network::{connect, dial_peers_through_links, PeerClient, PeerNetwork, LINK_IDS};
 pub use service::{serve, PeerHandler, ServeError};
 
 /// Code generated from `proto/peer.proto`.

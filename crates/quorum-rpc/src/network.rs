@@ -4,6 +4,8 @@
 //! Replication (AppendEntries of a replication session) travels over one long-lived
 //! bidirectional stream per follower ([`AppendStream`]); everything else is a unary call.
 
+use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use openraft::error::{
@@ -32,9 +34,41 @@ use crate::proto::Payload;
 /// How long establishing a connection to a peer may take.
 const CONNECT_TIMEOUT_MS: u64 = 1_000;
 
-/// Builds a lazily-connecting channel to a peer's gRPC address. The one place that decides how
-/// nodes reach each other (a simulated network replaces this).
-pub fn connect(addr: &str) -> Result<Channel, tonic::transport::Error> {
+/// Peer ids below this can be dialled through per-link addresses ([`dial_peers_through_links`]).
+pub const LINK_IDS: u64 = 128;
+
+/// Set once by [`dial_peers_through_links`]: this node's id and the base of its link addresses.
+static LINK_BASE: OnceLock<(NodeId, SocketAddr)> = OnceLock::new();
+
+/// Test and chaos use only (`quorum node --peer-link-base`): from now on this process, node
+/// `self_id`, dials peer `j` at `base.ip():(base.port() + LINK_IDS * self_id + j)` instead of
+/// `j`'s membership address, so that a fault proxy listening there can act on the ordered link
+/// self → j alone (membership addresses are shared by every node, so only the dialer can tell
+/// its links apart). Ids at or above [`LINK_IDS`], and ports beyond 65535, are dialled
+/// directly. Only the first call takes effect; returns false if another base was set before.
+pub fn dial_peers_through_links(self_id: NodeId, base: SocketAddr) -> bool {
+    LINK_BASE.set((self_id, base)).is_ok()
+}
+
+/// Where this process dials peer `target`, whose membership address is `addr`.
+fn dial_addr(target: NodeId, addr: &str) -> String {
+    let Some((self_id, base)) = LINK_BASE.get() else {
+        return addr.to_string();
+    };
+    let port = (*self_id < LINK_IDS && target < LINK_IDS)
+        .then(|| u64::from(base.port()) + LINK_IDS * self_id + target)
+        .and_then(|port| u16::try_from(port).ok());
+    match port {
+        Some(port) => SocketAddr::new(base.ip(), port).to_string(),
+        None => addr.to_string(),
+    }
+}
+
+/// Builds a lazily-connecting channel to peer `target` at its gRPC address `addr`. The one
+/// place that decides how nodes reach each other (a simulated network replaces this, and
+/// [`dial_peers_through_links`] redirects it through a fault proxy).
+pub fn connect(target: NodeId, addr: &str) -> Result<Channel, tonic::transport::Error> {
+    let addr = &dial_addr(target, addr);
     let endpoint = Endpoint::from_shared(format!("http://{addr}"))?
         .connect_timeout(Duration::from_millis(CONNECT_TIMEOUT_MS))
         .tcp_nodelay(true)
@@ -80,9 +114,9 @@ macro_rules! call {
 }
 
 impl PeerClient {
-    /// A client for the peer at `addr` (connects on first use).
-    pub fn new(addr: &str) -> Result<Self, CallError> {
-        let channel = connect(addr).map_err(|e| CallError {
+    /// A client for peer `target` at `addr` (connects on first use).
+    pub fn new(target: NodeId, addr: &str) -> Result<Self, CallError> {
+        let channel = connect(target, addr).map_err(|e| CallError {
             addr: addr.to_string(),
             reason: e.to_string(),
         })?;
@@ -300,7 +334,7 @@ impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
     async fn new_client(&mut self, target: NodeId, node: &Node) -> Self::Network {
         PeerConnection {
             target,
-            client: PeerClient::new(&node.addr).map_err(|e| e.to_string()),
+            client: PeerClient::new(target, &node.addr).map_err(|e| e.to_string()),
             append_stream: None,
             append_calls: 0,
         }

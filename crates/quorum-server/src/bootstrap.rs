@@ -183,7 +183,7 @@ async fn probe(config: &NodeConfig, own: u64) -> Vec<(NodeId, IntroduceReply)> {
         .filter(|(p, _)| *p != config.id)
     {
         let (peer, addr, request) = (*peer, addr.clone(), request.clone());
-        calls.spawn(async move { (peer, ask(&addr, &request, PROBE_TIMEOUT).await) });
+        calls.spawn(async move { (peer, ask(peer, &addr, &request, PROBE_TIMEOUT).await) });
     }
     let mut answers = Vec::new();
     while let Some(joined) = calls.join_next().await {
@@ -199,11 +199,12 @@ async fn probe(config: &NodeConfig, own: u64) -> Vec<(NodeId, IntroduceReply)> {
 }
 
 async fn ask(
+    peer: NodeId,
     addr: &str,
     request: &IntroduceRequest,
     timeout: Duration,
 ) -> Result<IntroduceReply, String> {
-    let client = PeerClient::new(addr).map_err(|e| e.to_string())?;
+    let client = PeerClient::new(peer, addr).map_err(|e| e.to_string())?;
     match client.introduce(request, timeout).await {
         Ok(Ok(reply)) => Ok(reply),
         Ok(Err(e)) => Err(e.to_string()),
@@ -260,7 +261,7 @@ async fn introduce(node: &Node) -> anyhow::Error {
             .filter(|(peer, _)| *peer != id && !answered.contains(peer))
         {
             let request = request.clone();
-            calls.spawn(async move { (peer, ask(&addr, &request, INTRODUCE_TIMEOUT).await) });
+            calls.spawn(async move { (peer, ask(peer, &addr, &request, INTRODUCE_TIMEOUT).await) });
         }
         while let Some(joined) = calls.join_next().await {
             let Ok((peer, answer)) = joined else { continue };

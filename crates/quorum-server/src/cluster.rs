@@ -97,7 +97,7 @@ impl ClusterView {
                 return Some(client.clone());
             }
         }
-        match PeerClient::new(addr) {
+        match PeerClient::new(id, addr) {
             Ok(client) => {
                 clients.insert(id, (addr.to_string(), client.clone()));
                 Some(client)

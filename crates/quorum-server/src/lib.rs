@@ -29,6 +29,9 @@ pub use quorum_raft::chaos_bugs;
 /// This process's monotonic clock rate (`quorum node --clock-rate`), set once before the node
 /// starts; see `quorum_raft::runtime`.
 pub use quorum_raft::runtime::{clock_rate, set_clock_rate, CLOCK_RATES};
+/// Redirects this process's peer connections through per-link fault-proxy addresses
+/// (`quorum node --peer-link-base`, for `quorum chaos`).
+pub use quorum_rpc::{dial_peers_through_links, LINK_IDS};
 
 use std::future::Future;
 use std::path::Path;

@@ -152,7 +152,7 @@ async fn call_until(
     while now() < deadline {
         attempts += 1;
         let timeout = CALL_TIMEOUT.min(deadline.saturating_sub(now()));
-        let reply = match PeerClient::new(&format!("{}:{PEER_PORT}", host_name(target))) {
+        let reply = match PeerClient::new(target, &format!("{}:{PEER_PORT}", host_name(target))) {
             Ok(client) => tokio::time::timeout(timeout, client.admin(request, timeout))
                 .await
                 .unwrap_or_else(|_| Ok(Err(PeerError::Unavailable("timed out".to_string())))),

@@ -1,6 +1,9 @@
 //! [`Cluster`]: a set of [`Node`] processes forming one quorum cluster.
 
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -23,6 +26,20 @@ pub struct ClusterBuilder {
     fast_raft: bool,
     extra_args: Vec<String>,
     leader_timeout: Duration,
+    peer_addrs: Option<PeerAddrs>,
+}
+
+/// Every node's peer (gRPC) address by id, filled in before each node starts: a fault proxy
+/// between nodes looks its destination up here (see [`ClusterBuilder::publish_peer_addrs`]).
+pub type PeerAddrs = Arc<RwLock<BTreeMap<u64, SocketAddr>>>;
+
+fn publish(table: &Option<PeerAddrs>, id: u64, addr: SocketAddr) {
+    if let Some(table) = table {
+        table
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, addr);
+    }
 }
 
 impl ClusterBuilder {
@@ -46,6 +63,13 @@ impl ClusterBuilder {
         self
     }
 
+    /// Writes every node's peer address into `table` before the node starts, also for nodes
+    /// added later with [`Cluster::add_node`] and for a start retried on new ports.
+    pub fn publish_peer_addrs(mut self, table: PeerAddrs) -> Self {
+        self.peer_addrs = Some(table);
+        self
+    }
+
     /// How long [`ClusterBuilder::start`] waits for a leader (default 30 s).
     pub fn leader_timeout(mut self, timeout: Duration) -> Self {
         self.leader_timeout = timeout;
@@ -61,6 +85,13 @@ impl ClusterBuilder {
         for _ in 0..START_ATTEMPTS_MAX {
             let mut cluster = self.spawn_all()?;
             match cluster.wait_for_leader(self.leader_timeout) {
+                // A majority may elect a leader while a node that lost its port to another
+                // process (free ports are found, released, then bound by the node) has exited;
+                // its clients would then reach the other process's node. Start over.
+                Ok(_) if cluster.port_conflict() => {
+                    cluster.quiet = true;
+                    last_err = Some(anyhow::anyhow!("a node could not bind its port"));
+                }
                 Ok(_) => return Ok(cluster),
                 Err(err) if cluster.port_conflict() => {
                     // Drop kills the processes; try again with new ports and directories.
@@ -120,8 +151,10 @@ impl ClusterBuilder {
             nodes: Vec::with_capacity(self.nodes),
             node_args: self.node_args(),
             quiet: false,
+            peer_addrs: self.peer_addrs.clone(),
         };
         for (i, a) in addrs.into_iter().enumerate() {
+            publish(&self.peer_addrs, i as u64 + 1, a.peer);
             let mut args = vec!["--initial-cluster".to_string(), initial_cluster.clone()];
             args.extend(cluster.node_args.iter().cloned());
             let mut node = Node::new(&self.binary, cluster.root_path(), i as u64 + 1, a, args)?;
@@ -140,6 +173,7 @@ pub struct Cluster {
     node_args: Vec<String>,
     /// Set when the cluster is discarded on purpose (a retried start): no log dump on drop.
     quiet: bool,
+    peer_addrs: Option<PeerAddrs>,
 }
 
 impl Cluster {
@@ -157,6 +191,7 @@ impl Cluster {
             fast_raft: true,
             extra_args: Vec::new(),
             leader_timeout: Duration::from_secs(30),
+            peer_addrs: None,
         }
     }
 
@@ -239,6 +274,7 @@ impl Cluster {
             peer: a[1],
             http: a[2],
         };
+        publish(&self.peer_addrs, id, addrs.peer);
         let mut args = vec!["--join".to_string()];
         args.extend(self.node_args.iter().cloned());
         let mut node = Node::new(&self.binary, self.root_path(), id, addrs, args)?;

@@ -34,7 +34,7 @@ mod node;
 mod ports;
 mod wait;
 
-pub use cluster::{leader_from_statuses, Cluster, ClusterBuilder};
+pub use cluster::{leader_from_statuses, Cluster, ClusterBuilder, PeerAddrs};
 pub use node::{node_environment, Node, NodeAddrs};
 pub use ports::free_addrs;
 pub use wait::poll_until;

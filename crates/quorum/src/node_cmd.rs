@@ -122,6 +122,14 @@ pub struct NodeArgs {
     #[serde(skip)]
     pub emulate_power_loss: bool,
 
+    /// Test and chaos use only: dial peer `j` at `IP:(PORT + 128 * own id + j)` instead of its
+    /// membership address, where `quorum chaos` runs a fault proxy for this node's link to `j`
+    /// alone (partitions without root, latency, jitter, duplication). Ids of 128 and more are
+    /// dialled directly. Hidden because a real deployment has no use for it.
+    #[arg(long, hide = true, value_name = "IP:PORT")]
+    #[serde(skip)]
+    pub peer_link_base: Option<std::net::SocketAddr>,
+
     /// Test and chaos use only: run this node's monotonic clock (Raft timers, election
     /// timeouts, the read lease, the vote quiet period) `F` times as fast as real time, 0.1 to
     /// 10. The read lease leaves room for about 10 % of drift between nodes, so rates beyond
@@ -185,6 +193,10 @@ pub fn run(args: NodeArgs, log_format: LogFormat, log_level: Option<&str>) -> an
             args.clock_rate
         );
         quorum_server::set_clock_rate(args.clock_rate).map_err(anyhow::Error::msg)?;
+    }
+    if let Some(base) = args.peer_link_base {
+        tracing::warn!(%base, "peer connections go through per-link fault proxies (--peer-link-base)");
+        quorum_server::dial_peers_through_links(config.id, base);
     }
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     if args.worker_threads > 0 {

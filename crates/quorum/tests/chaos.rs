@@ -389,7 +389,7 @@ fn verify_against_redis_is_valid() {
 }
 
 #[test]
-fn chaos_with_partitions_and_clock_skew_finds_a_valid_history() {
+fn chaos_with_partitions_clock_skew_and_latency_finds_a_valid_history() {
     // Partitions and per-node clocks need every node in its own network namespace (root).
     let uid = Command::new("id").arg("-u").output().unwrap();
     if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
@@ -399,19 +399,53 @@ fn chaos_with_partitions_and_clock_skew_finds_a_valid_history() {
     // Disk faults are left out: a full disk during a snapshot installation currently leaves
     // the node unable to restart (a quorum bug the harness found), which would fail this test
     // for a reason that is not the partition machinery's.
-    let run = chaos("partition,clock", "3", "3s");
+    // Latency brings the link proxies into the namespaces: their traffic must still be cut by
+    // the partitions' iptables rules.
+    let run = chaos("partition,clock,latency", "2", "3s");
     let faults = run.history["faults"].as_array().unwrap();
-    assert!(
-        faults.iter().any(|f| f["class"] == "partition"),
-        "no partition injected\n{}",
-        show(&run.output)
-    );
+    for class in ["partition", "latency"] {
+        assert!(
+            faults.iter().any(|f| f["class"] == class),
+            "no {class} fault injected\n{}",
+            show(&run.output)
+        );
+    }
     // Every namespace of the run is gone.
     let namespaces = Command::new("ip").args(["netns", "list"]).output().unwrap();
     let namespaces = String::from_utf8_lossy(&namespaces.stdout).into_owned();
     assert!(
         !namespaces.contains(&format!("qchaos-{}-", run.pid)),
         "namespaces left behind: {namespaces}"
+    );
+}
+
+/// The link proxies, as a user without root gets them (`--cluster loopback`): partitions,
+/// latency with jitter, and replayed connections, all injected, and the history valid.
+#[test]
+fn chaos_through_link_proxies_with_partitions_latency_and_duplication_finds_a_valid_history() {
+    let run = chaos_with(
+        "partition,latency,duplicate",
+        "1",
+        "3s",
+        &["--cluster", "loopback"],
+    );
+    let faults = run.history["faults"].as_array().unwrap();
+    for class in ["partition", "latency", "duplicate"] {
+        assert!(
+            faults.iter().any(|f| f["class"] == class),
+            "no {class} fault injected\n{}",
+            show(&run.output)
+        );
+    }
+    // A duplication that replayed nothing would test nothing.
+    let replayed: Vec<&str> = faults
+        .iter()
+        .filter(|f| f["class"] == "duplicate")
+        .filter_map(|f| f["detail"].as_str())
+        .collect();
+    assert!(
+        replayed.iter().any(|d| !d.ends_with(", 0 replayed")),
+        "no connection replayed: {replayed:?}"
     );
 }
 

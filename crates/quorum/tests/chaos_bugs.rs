@@ -18,6 +18,7 @@ use common::process::{quorum_bounded, read_classes, show};
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// One seeded `quorum chaos` run.
+#[derive(Clone, Copy)]
 struct Run<'a> {
     /// The planted bug (`None`: a correct node).
     bug: Option<&'a str>,
@@ -54,7 +55,12 @@ struct Outcome {
 impl Run<'_> {
     fn run(&self) -> Outcome {
         let report = tempfile::tempdir().unwrap();
-        let dir = report.path().join("report");
+        self.run_into(report.path())
+    }
+
+    /// [`Run::run`], writing the report into `root/report`.
+    fn run_into(&self, root: &std::path::Path) -> Outcome {
+        let dir = root.join("report");
         let bug_arg = self.bug.map(|bug| format!("--node-arg=--chaos-bug={bug}"));
         let mut args = vec![
             "chaos",
@@ -74,6 +80,25 @@ impl Run<'_> {
         let (output, _pid) = quorum_bounded(&args, RUN_TIMEOUT);
         let classes = read_classes(&dir.join("check.json"), &output);
         Outcome { output, classes }
+    }
+
+    /// Runs the same schedule on correct nodes and asserts a valid history in which at least
+    /// one fault of `class` was injected, so that it is the bug that is caught, not the faults.
+    fn assert_valid_with_faults(&self, class: &str) {
+        let report = tempfile::tempdir().unwrap();
+        let outcome = Run { bug: None, ..*self }.run_into(report.path());
+        assert_eq!(
+            outcome.output.status.code(),
+            Some(0),
+            "{}",
+            show(&outcome.output)
+        );
+        assert!(outcome.classes.is_empty(), "{:?}", outcome.classes);
+        let summary = std::fs::read_to_string(report.path().join("report/summary.md")).unwrap();
+        assert!(
+            summary.contains(&format!("| {class} |")),
+            "no {class} fault injected\n{summary}"
+        );
     }
 
     /// Runs with the bug planted and asserts exit 1 with one of `expected` among the
@@ -120,18 +145,7 @@ fn acknowledging_before_fsync_is_reported_as_lost_writes_after_a_power_cut() {
 
 #[test]
 fn the_same_power_cuts_without_the_planted_bug_lose_nothing() {
-    let outcome = Run {
-        bug: None,
-        ..POWER_CUTS
-    }
-    .run();
-    assert_eq!(
-        outcome.output.status.code(),
-        Some(0),
-        "{}",
-        show(&outcome.output)
-    );
-    assert!(outcome.classes.is_empty(), "{:?}", outcome.classes);
+    POWER_CUTS.assert_valid_with_faults("power");
 }
 
 #[test]
@@ -180,4 +194,55 @@ fn a_lease_without_clock_bound_is_reported_as_stale_reads() {
         extra: &["--sticky-clients", "--op-timeout-ms", "500"],
     }
     .assert_caught_as(STALE_READ_CLASSES);
+}
+
+/// Partitions through the link proxies (`--cluster loopback`, no root needed): a leader cut
+/// off from its followers keeps its clients (sticky, with a short timeout) and, without the
+/// clock bound on its lease, answers their reads from its old state after the majority has
+/// elected a new leader and acknowledged writes.
+const PROXY_PARTITIONS: Run<'static> = Run {
+    bug: Some("lease-without-clock-bound"),
+    faults: "partition",
+    seed: "2",
+    interval: "2s",
+    duration: "16s",
+    extra: &[
+        "--cluster",
+        "loopback",
+        "--sticky-clients",
+        "--op-timeout-ms",
+        "500",
+    ],
+};
+
+#[test]
+fn a_lease_without_clock_bound_is_reported_as_stale_reads_behind_proxy_partitions() {
+    PROXY_PARTITIONS.assert_caught_as(STALE_READ_CLASSES);
+}
+
+#[test]
+fn the_same_proxy_partitions_without_the_planted_bug_are_valid() {
+    PROXY_PARTITIONS.assert_valid_with_faults("partition");
+}
+
+/// Connections recorded by the link proxies and replayed once each into fresh connections:
+/// the followers' forwarded writes reach the leader twice, and without request-id
+/// deduplication the second copy applies again.
+const DUPLICATED_CONNECTIONS: Run<'static> = Run {
+    bug: Some("skip-dedup"),
+    faults: "duplicate",
+    seed: "1",
+    interval: "3s",
+    duration: "15s",
+    extra: &["--cluster", "loopback"],
+};
+
+#[test]
+fn skipped_dedup_is_reported_as_duplicate_apply_when_connections_are_replayed() {
+    DUPLICATED_CONNECTIONS.assert_caught_as(DUPLICATE_APPLY_CLASSES);
+}
+
+#[test]
+fn the_same_replayed_connections_without_the_planted_bug_are_valid() {
+    DUPLICATED_CONNECTIONS.assert_valid_with_faults("duplicate");
 }

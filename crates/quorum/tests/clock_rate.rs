@@ -48,7 +48,7 @@ fn an_isolated_leader_whose_clock_runs_ten_times_slow_serves_stale_reads() {
         eprintln!("skipped: {reason} (partitions need network namespaces)");
         return;
     }
-    let mut cluster = NetnsCluster::start(Path::new(QUORUM), 3, &[]).unwrap();
+    let mut cluster = NetnsCluster::start(Path::new(QUORUM), 3, &[], None).unwrap();
     // The same round with the leader 5 % slow (inside the bound) must be valid: it is the
     // skew that is caught, not the partition.
     let control = round(&mut cluster, "0.95", 100);
