@@ -66,6 +66,19 @@ impl RaftTuning {
         std::time::Duration::from_millis(self.election_timeout_min_ms * 9 / 10)
     }
 
+    /// How long one AppendEntries call (and one read-index round) may take before openraft
+    /// gives up on it: half the smaller election timeout, and never less than a heartbeat
+    /// interval. openraft 0.9 times these calls out after its own `heartbeat_interval`, so
+    /// quorum gives openraft this value as that interval and sends the heartbeats itself every
+    /// `heartbeat_interval_ms` (`run_node`'s heartbeat task). With openraft's interval equal to
+    /// the heartbeat, a round trip longer than one heartbeat (46 ms against 50 ms under test
+    /// timings; 100 ms across regions in production) made every call time out and no write
+    /// commit at all (`quorum chaos --faults latency` found it). The cost: openraft's timer
+    /// ticks every 1.5 times this, so an election starts up to that much after its timeout.
+    pub fn rpc_timeout_ms(&self) -> u64 {
+        (self.election_timeout_min_ms / 2).max(self.heartbeat_interval_ms)
+    }
+
     /// How long a freshly started node neither votes nor starts an election. A node forgets
     /// the leader's heartbeat (and so its promise not to vote) when it restarts; staying quiet
     /// for longer than any read lease keeps a restarted node from helping elect a new leader

@@ -39,7 +39,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use quorum_raft::openraft::{Config as RaftConfig, SnapshotPolicy};
+use quorum_raft::openraft::{Config as RaftConfig, ServerState, SnapshotPolicy};
 use quorum_raft::{LogStore, Raft, StateMachineStore, DATA_GROUP};
 use quorum_rpc::PeerNetwork;
 use quorum_storage::{
@@ -167,6 +167,11 @@ pub async fn run_node_with_seams(
         elect_raft.runtime_config().elect(true);
         tracing::debug!(?quiet, "vote quiet period over: elections enabled");
     });
+
+    tokio::spawn(send_heartbeats(
+        raft.clone(),
+        Duration::from_millis(node.config.raft.heartbeat_interval_ms),
+    ));
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
@@ -386,17 +391,43 @@ async fn accept(
     }
 }
 
+/// Sends a heartbeat to every follower every `interval` while this node leads, for the life
+/// of the node (openraft's own heartbeats are off; see `RaftTuning::rpc_timeout_ms`). Runs on
+/// this node's clock (`--clock-rate`), like openraft's timers.
+async fn send_heartbeats(raft: Raft, interval: Duration) {
+    let mut metrics = raft.metrics();
+    loop {
+        // Idle until this node leads (bounded by every change of the metrics).
+        let leading = metrics
+            .wait_for(|m| m.state == ServerState::Leader)
+            .await
+            .is_ok();
+        if !leading {
+            return; // Raft shut down.
+        }
+        quorum_raft::runtime::sleep(interval).await;
+        if raft.metrics().borrow().state == ServerState::Leader
+            && raft.trigger().heartbeat().await.is_err()
+        {
+            return; // Raft shut down.
+        }
+    }
+}
+
 fn raft_config(config: &NodeConfig) -> anyhow::Result<RaftConfig> {
     let tuning = &config.raft;
     let raft_config = RaftConfig {
         cluster_name: "quorum".to_string(),
-        heartbeat_interval: tuning.heartbeat_interval_ms,
+        // openraft's interval is its RPC timeout too; the heartbeats themselves are sent by
+        // `send_heartbeats` every `heartbeat_interval_ms` (see `RaftTuning::rpc_timeout_ms`).
+        heartbeat_interval: tuning.rpc_timeout_ms(),
+        enable_heartbeat: false,
         election_timeout_min: tuning.election_timeout_min_ms,
         election_timeout_max: tuning.election_timeout_max_ms,
         snapshot_policy: SnapshotPolicy::LogsSinceLast(tuning.snapshot_logs_since_last),
         max_in_snapshot_log_to_keep: tuning.logs_to_keep_after_snapshot,
         install_snapshot_timeout: 10_000,
-        // openraft 0.9 times an AppendEntries call out after one heartbeat interval. With up
+        // openraft 0.9 times an AppendEntries call out after its heartbeat interval. With up
         // to 1000 entries per call, a follower far behind got calls too big to finish in time
         // and never caught up (it kept campaigning instead). Entries are whole proposals
         // (bounded by `PROPOSAL_BYTES_MAX`), so 16 per call is at most a few MiB.
