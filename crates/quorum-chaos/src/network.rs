@@ -75,6 +75,13 @@ impl Network {
         };
         let gateway = format!("{}/24", net.ip(254));
         sh(&["ip", "link", "add", &net.bridge, "type", "bridge"])?;
+        // A bridge takes the lowest MAC address of its ports unless it was given one, so a
+        // node added later (the membership and disk faults) could change it; every namespace's
+        // ARP entry for the root namespace's addresses (the bridge, the link proxies' sources)
+        // then pointed nowhere until it expired, ~30 s in which proxied links and clients
+        // stalled. Locally administered, from the run's subnet.
+        let mac = format!("02:71:63:{:02x}:{:02x}:fe", net.subnet[0], net.subnet[1]);
+        sh(&["ip", "link", "set", "dev", &net.bridge, "address", &mac])?;
         sh(&["ip", "addr", "add", &gateway, "dev", &net.bridge])?;
         sh(&["ip", "link", "set", &net.bridge, "up"])?;
         Ok(net)
@@ -190,6 +197,36 @@ fn remove_stale_namespaces() {
         if !Path::new(&format!("/proc/{pid}")).exists() {
             let _ = sh(&["ip", "netns", "del", name]);
             let _ = sh(&["ip", "link", "del", &bridge_name(pid, run)]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mac_of(device: &str) -> String {
+        std::fs::read_to_string(format!("/sys/class/net/{device}/address"))
+            .unwrap_or_else(|e| panic!("{device}: {e}"))
+            .trim()
+            .to_string()
+    }
+
+    /// Without a fixed address the bridge took the MAC of its first veth, then the lowest of
+    /// them, so adding a node could change it (and stall every namespace's traffic to the
+    /// root namespace until their ARP entries expired). Checked: without the fix this fails
+    /// at the first namespace.
+    #[test]
+    fn the_bridge_keeps_its_address_as_namespaces_are_added() {
+        if let Some(reason) = crate::netns::unavailable() {
+            eprintln!("skipped: {reason}");
+            return;
+        }
+        let mut net = Network::create().unwrap();
+        let before = mac_of(&net.bridge);
+        for id in 1..=10 {
+            net.add_namespace(id).unwrap();
+            assert_eq!(mac_of(&net.bridge), before, "after adding namespace {id}");
         }
     }
 }
