@@ -104,3 +104,33 @@ fn a_non_integer_read_is_a_phantom() {
     let read = t.get(2, "c", Some("one"), (2, 3));
     assert_finds(&t.check(), AnomalyClass::PhantomWrite, &[read]);
 }
+
+/// The porcupine cross-check's find (2026-11-30): an INCR that returned 4 while only three
+/// increments can precede it, itself included. Four INCRs had been invoked when it completed,
+/// so the old bound (INCRs invoked by its completion) allowed it; but the INCR invoked first
+/// returned 5, so it came after, and only the INCR that returned 1, the one of unknown
+/// outcome and the INCR itself can fill places 1 to 4.
+#[test]
+fn an_incr_returning_more_than_the_increments_that_can_precede_it_is_a_duplicate_apply() {
+    let mut t = Timeline::new();
+    t.incr(1, "c", 5, (0, 50));
+    t.unknown(2, "c", Call::Incr, 1);
+    t.incr(3, "c", 1, (2, 3));
+    let four = t.incr(3, "c", 4, (4, 10));
+    assert_finds(&t.check(), AnomalyClass::DuplicateApply, &[four]);
+    // Reads are bounded the same way: 3 needs two increments besides the one that returned 1.
+    let mut t = Timeline::new();
+    t.incr(1, "c", 5, (0, 50));
+    t.unknown(2, "c", Call::Incr, 1);
+    t.incr(3, "c", 1, (2, 3));
+    let read = t.get(3, "c", Some("3"), (4, 10));
+    assert_finds(&t.check(), AnomalyClass::CounterMismatch, &[read]);
+    // With one more INCR of unknown outcome invoked before it, 4 is possible.
+    let mut t = Timeline::new();
+    t.incr(1, "c", 5, (0, 50));
+    t.unknown(2, "c", Call::Incr, 1);
+    t.unknown(4, "c", Call::Incr, 2);
+    t.incr(3, "c", 1, (2, 3));
+    t.incr(3, "c", 4, (4, 10));
+    assert_valid(&t.check());
+}
