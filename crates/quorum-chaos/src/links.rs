@@ -172,6 +172,19 @@ impl Links {
         Ok(())
     }
 
+    /// Closes every connection open now on the links between `a` and `b` abruptly (both
+    /// ways); later connections are not affected.
+    pub fn reset_between(&self, a: u64, b: u64) -> anyhow::Result<()> {
+        for key in [(a, b), (b, a)] {
+            let link = self
+                .links
+                .get(&key)
+                .with_context(|| format!("no link {} -> {}", key.0, key.1))?;
+            link.faults.reset_connections();
+        }
+        Ok(())
+    }
+
     /// Records the connections node `from` opens to node `to` from now on, to replay each
     /// once when it ends; open connections are reset so that fresh ones get recorded.
     pub fn duplicate(&mut self, from: u64, to: u64) -> anyhow::Result<()> {

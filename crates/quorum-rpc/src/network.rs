@@ -194,13 +194,24 @@ impl PeerClient {
     }
 
     /// Opens an AppendEntries stream to this peer.
+    /// Opens an AppendEntries stream whose first request is `first`, queued before the stream
+    /// opens so that it travels with the stream's headers: opening and the first exchange take
+    /// one round trip together, not two. (Two round trips did not fit in openraft's
+    /// AppendEntries timeout once a round trip took more than half of it, and every call after
+    /// a discarded stream reopened one, so replication never recovered: found by
+    /// `quorum chaos --faults latency`.) Call [`AppendStream::reply`] for `first`'s reply.
     async fn open_append_stream<E: std::error::Error>(
         &self,
+        first: Payload,
         timeout: Duration,
     ) -> Result<AppendStream, RPCError<NodeId, Node, E>> {
         // One request is in flight at a time; the slot lets `send` complete without waiting
         // for the HTTP/2 connection to take the message.
         let (requests, outgoing) = mpsc::channel(1);
+        let seq = first.seq;
+        requests
+            .try_send(first)
+            .map_err(|_| unreachable(&self.addr, &"AppendEntries stream queue full"))?;
         let mut grpc = self.grpc.clone();
         let opened = tokio::time::timeout(
             timeout,
@@ -213,8 +224,8 @@ impl PeerClient {
             addr: self.addr.clone(),
             requests,
             replies: opened.into_inner(),
-            seq: 0,
-            in_flight: false,
+            seq,
+            in_flight: true,
         })
     }
 }
@@ -276,15 +287,27 @@ impl AppendStream {
             self.is_usable(),
             "a stream owing a reply must not be reused"
         );
-        let data = bincode::serialize(rpc).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
-        self.seq += 1;
-        let seq = self.seq;
+        let request = append_payload(rpc, self.seq + 1)?;
+        self.seq = request.seq;
         self.in_flight = true;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let sent = tokio::time::timeout_at(deadline, self.requests.send(request)).await;
+        match sent {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(unreachable(&self.addr, &"AppendEntries stream closed")),
+            Err(_) => return Err(unreachable(&self.addr, &"AppendEntries timed out")),
+        }
+        self.reply(deadline).await
+    }
+
+    /// Waits until `deadline` for the reply to the last request sent.
+    async fn reply(
+        &mut self,
+        deadline: tokio::time::Instant,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
+        debug_assert!(self.in_flight, "no request awaits a reply");
+        let seq = self.seq;
         let exchange = async {
-            self.requests
-                .send(Payload { data, seq })
-                .await
-                .map_err(|_| "AppendEntries stream closed".to_string())?;
             match self.replies.message().await {
                 Ok(Some(reply)) if reply.seq == seq => Ok(reply),
                 Ok(Some(reply)) => Err(format!(
@@ -295,7 +318,7 @@ impl AppendStream {
                 Err(status) => Err(status.message().to_string()),
             }
         };
-        let reply = match tokio::time::timeout(timeout, exchange).await {
+        let reply = match tokio::time::timeout_at(deadline, exchange).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(reason)) => return Err(unreachable(&self.addr, &reason)),
             Err(_) => return Err(unreachable(&self.addr, &"AppendEntries timed out")),
@@ -303,6 +326,15 @@ impl AppendStream {
         self.in_flight = false;
         decode_reply(&reply)
     }
+}
+
+/// One AppendEntries request on a stream, numbered `seq`.
+fn append_payload(
+    rpc: &AppendEntriesRequest<TypeConfig>,
+    seq: u64,
+) -> Result<Payload, RPCError<NodeId, Node, RaftError<NodeId>>> {
+    let data = bincode::serialize(rpc).map_err(|e| RPCError::Network(NetworkError::new(&e)))?;
+    Ok(Payload { data, seq })
 }
 
 #[derive(Clone, Copy)]
@@ -384,12 +416,18 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
             // The previous call was cancelled mid-exchange: its reply may still arrive.
             self.append_stream = None;
         }
-        if self.append_stream.is_none() {
-            let opened = self.client()?.open_append_stream(timeout).await;
-            self.append_stream = Some(opened.map_err(|e| remote(self.target, e))?);
-        }
-        let stream = self.append_stream.as_mut().expect("opened above");
-        let reply = stream.call(&rpc, timeout).await;
+        let reply = match &mut self.append_stream {
+            Some(stream) => stream.call(&rpc, timeout).await,
+            None => {
+                let deadline = tokio::time::Instant::now() + timeout;
+                let first = append_payload(&rpc, 1)?;
+                let opened = self.client()?.open_append_stream(first, timeout).await;
+                let stream = self
+                    .append_stream
+                    .insert(opened.map_err(|e| remote(self.target, e))?);
+                stream.reply(deadline).await
+            }
+        };
         if matches!(reply, Err(RPCError::Unreachable(_) | RPCError::Network(_))) {
             self.append_stream = None;
         }

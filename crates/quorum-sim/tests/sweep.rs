@@ -183,11 +183,13 @@ fn seeds_run_after_other_seeds_replay_as_in_fresh_processes() {
     }
 }
 
-/// Seed 127, run in a fresh process, flips a bit of a downed node's log twice: one node
-/// starts, the other refuses to start and stays down. That replays identically too.
+/// Seed 152, run in a fresh process, flips a bit of a downed node's log twice: one node
+/// starts, the other refuses to start and stays down. That replays identically too. Changes
+/// to node timing change the schedule's outcomes: when this seed loses one of the two, pick the
+/// first seed from 100 up whose `quorum-sim --seed N --json` faults show both.
 #[test]
 fn a_seed_with_log_bit_flips_replays_identically_in_a_fresh_process() {
-    const SEED: u64 = 127;
+    const SEED: u64 = 152;
     let (first, outcome) = run_fresh(SEED);
     let (second, _) = run_fresh(SEED);
     let faults: Vec<String> = outcome["faults"]
