@@ -101,6 +101,31 @@ impl Run<'_> {
         );
     }
 
+    /// [`Run::assert_caught_as`] for a bug whose catch depends on timing: the same seeded run
+    /// up to `rounds` times (each bounded by [`RUN_TIMEOUT`], all within the two minutes the
+    /// issue allows); passes at the first round that reports one of `expected`.
+    fn assert_caught_within(&self, rounds: usize, expected: &[&str]) {
+        let mut missed = Vec::new();
+        for round in 1..=rounds {
+            let outcome = self.run();
+            let caught = outcome.output.status.code() == Some(1)
+                && outcome
+                    .classes
+                    .iter()
+                    .any(|c| expected.contains(&c.as_str()));
+            if caught {
+                eprintln!("caught in round {round}");
+                return;
+            }
+            missed.push(show(&outcome.output));
+        }
+        panic!(
+            "{:?} was not caught as any of {expected:?} in {rounds} rounds; the last:\n{}",
+            self.bug,
+            missed.last().map_or("", String::as_str)
+        );
+    }
+
     /// Runs with the bug planted and asserts exit 1 with one of `expected` among the
     /// anomaly classes.
     fn assert_caught_as(&self, expected: &[&str]) {
@@ -176,7 +201,9 @@ fn skipped_dedup_is_reported_as_duplicate_apply() {
         duration: "10s",
         extra: &[],
     }
-    .assert_caught_as(DUPLICATE_APPLY_CLASSES);
+    // Whether a retried proposal had already been replicated is a race: a fresh-clone CI run
+    // once saw none in a round (2026-11-30). Three rounds of ~15 s stay within two minutes.
+    .assert_caught_within(3, DUPLICATE_APPLY_CLASSES);
 }
 
 #[test]
