@@ -168,6 +168,7 @@ pub async fn run_node_with_seams(
         tracing::debug!(?quiet, "vote quiet period over: elections enabled");
     });
 
+    tokio::spawn(log_role_changes(raft.clone()));
     tokio::spawn(send_heartbeats(
         raft.clone(),
         Duration::from_millis(node.config.raft.heartbeat_interval_ms),
@@ -387,6 +388,28 @@ async fn accept(
             let (socket, addr) = listener.accept().await?;
             let laddr = listener.local_addr().ok();
             Ok((Accepted::Simulated(socket), addr, laddr))
+        }
+    }
+}
+
+/// Logs this node's role, term and leader whenever one of them changes, for the life of the
+/// node: the operator's view of elections (openraft's own lines are below the default log
+/// filter).
+async fn log_role_changes(raft: Raft) {
+    let mut metrics = raft.metrics();
+    let mut logged = None;
+    loop {
+        let now = {
+            let m = metrics.borrow_and_update();
+            (m.state, m.current_term, m.current_leader)
+        };
+        if logged != Some(now) {
+            let (state, term, leader) = now;
+            tracing::info!(?state, term, ?leader, "raft role");
+            logged = Some(now);
+        }
+        if metrics.changed().await.is_err() {
+            return; // Raft shut down.
         }
     }
 }

@@ -379,10 +379,11 @@ impl Drop for Node {
 
 /// The environment every harness gives a `quorum node` process: the test's own environment
 /// must not change the node's configuration (`QUORUM_CONFIG`), and its log level follows
-/// `RUST_LOG` (default info).
+/// `RUST_LOG`, by default openraft's election and replication steps (kept for diagnosing a
+/// failed test) without its line per API call (one per heartbeat).
 pub fn node_environment(command: &mut Command) {
     command.env_remove("QUORUM_CONFIG").env(
         "RUST_LOG",
-        std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+        std::env::var("RUST_LOG").unwrap_or_else(|_| "info,openraft::core::raft_core=warn".into()),
     );
 }

@@ -26,15 +26,23 @@ impl LogFormat {
     }
 }
 
+/// The filter when neither `--log-level` nor `RUST_LOG` gives one. openraft logs its engine's
+/// steps at info (a line per heartbeat on the leader, a dozen per election); quorum logs the
+/// changes an operator needs itself (role, term and leader; `quorum_server`'s
+/// `log_role_changes`). `RUST_LOG=info` shows openraft's lines again.
+pub const DEFAULT_FILTER: &str = "info,openraft=warn";
+
 /// Installs the global subscriber. Filter: `level` (from `--log-level`), else `RUST_LOG`,
-/// else `info`.
+/// else [`DEFAULT_FILTER`].
 pub fn init(format: LogFormat, level: Option<&str>) {
     let filter = match level {
         Some(level) => EnvFilter::try_new(level).unwrap_or_else(|err| {
             eprintln!("warning: ignoring invalid --log-level `{level}`: {err}");
-            EnvFilter::new("info")
+            EnvFilter::new(DEFAULT_FILTER)
         }),
-        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        None => {
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER))
+        }
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

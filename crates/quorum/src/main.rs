@@ -42,7 +42,8 @@ pub struct Cli {
     pub log_format: logging::LogFormat,
 
     /// Log filter, e.g. `info` or `quorum_server=debug,info`. When not given, `RUST_LOG` is
-    /// used, and `info` when that is unset too.
+    /// used, and `info,openraft=warn` when that is unset too (`info` adds openraft's own
+    /// step-by-step lines).
     #[arg(
         long,
         global = true,

@@ -35,6 +35,9 @@ impl Dev {
             ])
             .arg("--data-dir")
             .arg(data_dir)
+            // The default log filter, as a user who sets neither gets.
+            .env_remove("RUST_LOG")
+            .env_remove("QUORUM_LOG_LEVEL")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -211,6 +214,22 @@ fn dev_forms_serves_survives_a_dead_node_stops_cleanly_and_resumes() {
     )
     .expect("no stray node processes after quorum dev stops");
     drop(dev);
+
+    // The default logs show who leads, and not a line per heartbeat (openraft logs every
+    // heartbeat trigger at info; 10 lines a second on the leader before the default filter).
+    let logs: Vec<String> = (1..=3)
+        .map(|i| std::fs::read_to_string(data_dir.join(format!("node-{i}/node.log"))).unwrap())
+        .collect();
+    let all = logs.concat();
+    assert!(
+        all.contains("raft role") && all.contains("state=Leader"),
+        "no node logged that it leads:\n{all}"
+    );
+    let per_call = all.matches("handle_api_msg").count();
+    assert_eq!(
+        per_call, 0,
+        "openraft's per-call lines in the default logs:\n{all}"
+    );
 
     // Second run: same directory, same ports, same data.
     let mut dev = Dev::start(base, &data_dir);
