@@ -100,7 +100,14 @@ pub fn finish(
     facts: &RunFacts,
     history: &quorum_check::History,
 ) -> anyhow::Result<u8> {
+    let started = std::time::Instant::now();
     let check = quorum_check::check(history);
+    eprintln!(
+        "checked {} operations over {} keys in {:.2?}",
+        history.ops.len(),
+        check.stats.keys_checked,
+        started.elapsed()
+    );
     let summary = report::summary(facts, history, &check);
     println!("{summary}");
     if let Some(dir) = &args.report {
