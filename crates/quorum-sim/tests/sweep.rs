@@ -183,31 +183,40 @@ fn seeds_run_after_other_seeds_replay_as_in_fresh_processes() {
     }
 }
 
-/// Seed 152, run in a fresh process, flips a bit of a downed node's log twice: one node
-/// starts, the other refuses to start and stays down. That replays identically too. Changes
-/// to node timing change the schedule's outcomes: when this seed loses one of the two, pick the
-/// first seed from 100 up whose `quorum-sim --seed N --json` faults show both.
+/// A log bit flip of a downed node has two outcomes: the node refuses to start (the flip is in
+/// records it had synced) or starts (the flip fell in its torn tail). The first seed from 100 up
+/// that shows each, run in this process, replays identically in a fresh process. The seeds are
+/// searched rather than fixed because any change to node code moves the schedule's outcomes
+/// (a fixed seed 152 lost its started flip when a logging task was added, 2026-12-01); about
+/// one seed in five shows each outcome, so the search runs a few seeds.
 #[test]
-fn a_seed_with_log_bit_flips_replays_identically_in_a_fresh_process() {
-    const SEED: u64 = 152;
-    let (first, outcome) = run_fresh(SEED);
-    let (second, _) = run_fresh(SEED);
-    let faults: Vec<String> = outcome["faults"]
-        .as_array()
-        .expect("faults")
-        .iter()
-        .map(|f| f.as_str().unwrap_or_default().to_string())
-        .collect();
-    assert!(
-        faults.iter().any(|f| f.contains(" refused: "))
-            && faults
-                .iter()
-                .any(|f| f.contains("started after the bit flip")),
-        "seed {SEED} no longer has a refused and a started log bit flip (the schedule changed): \
-         pick another seed with both. Its faults: {faults:#?}"
-    );
-    assert_eq!(
-        first, second,
-        "two runs of seed {SEED} in fresh processes differ: the simulation is not deterministic"
-    );
+fn seeds_with_refused_and_started_log_bit_flips_replay_identically_in_a_fresh_process() {
+    const SEARCHED: std::ops::Range<u64> = 100..160;
+    let work_dir = quorum_sim::default_work_dir();
+    let mut refused = None;
+    let mut started = None;
+    for seed in SEARCHED {
+        let outcome = quorum_sim::run(&SimConfig::seed(seed), &work_dir)
+            .unwrap_or_else(|e| panic!("seed {seed}: harness error: {e:#}"));
+        let has = |needle: &str| outcome.faults.iter().any(|f| f.contains(needle));
+        if refused.is_none() && has(" refused: ") {
+            refused = Some((seed, outcome.trace_hash));
+        }
+        if started.is_none() && has("started after the bit flip") {
+            started = Some((seed, outcome.trace_hash));
+        }
+        if refused.is_some() && started.is_some() {
+            break;
+        }
+    }
+    for (what, found) in [("refused to start", refused), ("started", started)] {
+        let (seed, in_process) = found.unwrap_or_else(|| {
+            panic!("no seed in {SEARCHED:?} has a node that {what} after a log bit flip")
+        });
+        let (fresh, _) = run_fresh(seed);
+        assert_eq!(
+            in_process, fresh,
+            "seed {seed} (a node {what} after a log bit flip) differs in a fresh process"
+        );
+    }
 }
