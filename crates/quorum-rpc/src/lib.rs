@@ -13,6 +13,7 @@
 pub mod messages;
 pub mod net;
 mod network;
+pub mod reachability;
 mod service;
 
 pub use network::{connect, dial_peers_through_links, PeerClient, PeerNetwork, LINK_IDS};

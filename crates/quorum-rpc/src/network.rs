@@ -5,7 +5,7 @@
 //! bidirectional stream per follower ([`AppendStream`]); everything else is a unary call.
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use openraft::error::{
@@ -30,6 +30,7 @@ use crate::messages::{
 };
 use crate::proto::peer_client::PeerClient as GrpcClient;
 use crate::proto::Payload;
+use crate::reachability::PeerReachability;
 
 /// How long establishing a connection to a peer may take.
 const CONNECT_TIMEOUT_MS: u64 = 1_000;
@@ -347,8 +348,13 @@ enum RaftCall {
 /// openraft's network factory: one [`PeerConnection`] per replication session, heartbeat round
 /// or election. Each gets a channel of its own (as before streams existed): a connection that
 /// broke in some way no one noticed stays confined to the session that saw it.
+///
+/// Its connections share one [`PeerReachability`]: a peer that stops answering is logged once,
+/// not on every retry.
 #[derive(Clone, Default)]
-pub struct PeerNetwork;
+pub struct PeerNetwork {
+    reachability: Arc<PeerReachability>,
+}
 
 /// openraft's connection to one target.
 pub struct PeerConnection {
@@ -358,6 +364,7 @@ pub struct PeerConnection {
     append_stream: Option<AppendStream>,
     /// AppendEntries calls made through this connection.
     append_calls: u64,
+    reachability: Arc<PeerReachability>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
@@ -369,11 +376,28 @@ impl RaftNetworkFactory<TypeConfig> for PeerNetwork {
             client: PeerClient::new(target, &node.addr).map_err(|e| e.to_string()),
             append_stream: None,
             append_calls: 0,
+            reachability: self.reachability.clone(),
         }
     }
 }
 
 impl PeerConnection {
+    /// Notes whether a replication call reached the target (a remote error did).
+    fn note_reachability<T, E: std::error::Error>(
+        &self,
+        result: &Result<T, RPCError<NodeId, Node, E>>,
+    ) {
+        match result {
+            Err(e @ (RPCError::Unreachable(_) | RPCError::Network(_))) => {
+                self.reachability.failed(self.target, e);
+            }
+            Ok(_) | Err(RPCError::RemoteError(_)) => {
+                self.reachability.answered(self.target);
+            }
+            Err(_) => {}
+        }
+    }
+
     fn client<E: std::error::Error>(&self) -> Result<&PeerClient, RPCError<NodeId, Node, E>> {
         self.client.as_ref().map_err(|e| {
             RPCError::Unreachable(Unreachable::new(&std::io::Error::other(format!(
@@ -394,8 +418,8 @@ fn remote<E: std::error::Error>(
     }
 }
 
-impl RaftNetwork<TypeConfig> for PeerConnection {
-    async fn append_entries(
+impl PeerConnection {
+    async fn append_entries_once(
         &mut self,
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
@@ -433,6 +457,18 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         }
         reply.map_err(|e| remote(self.target, e))
     }
+}
+
+impl RaftNetwork<TypeConfig> for PeerConnection {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, Node, RaftError<NodeId>>> {
+        let result = self.append_entries_once(rpc, option).await;
+        self.note_reachability(&result);
+        result
+    }
 
     async fn install_snapshot(
         &mut self,
@@ -442,11 +478,15 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         InstallSnapshotResponse<NodeId>,
         RPCError<NodeId, Node, RaftError<NodeId, InstallSnapshotError>>,
     > {
-        let client = self.client()?;
-        client
-            .raft_call(RaftCall::InstallSnapshot, &rpc, option.hard_ttl())
-            .await
-            .map_err(|e| remote(self.target, e))
+        let result = match self.client() {
+            Ok(client) => client
+                .raft_call(RaftCall::InstallSnapshot, &rpc, option.hard_ttl())
+                .await
+                .map_err(|e| remote(self.target, e)),
+            Err(e) => Err(e),
+        };
+        self.note_reachability(&result);
+        result
     }
 
     async fn vote(

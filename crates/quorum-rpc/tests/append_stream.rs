@@ -121,7 +121,7 @@ async fn a_cancelled_append_never_lends_its_reply_to_the_next_one() {
             .add_service(PeerServer::new(StandInPeer))
             .serve(addr),
     );
-    let mut network = PeerNetwork;
+    let mut network = PeerNetwork::default();
     let mut peer = network.new_client(2, &Node::new(addr.to_string())).await;
     let option = || RPCOption::new(Duration::from_secs(5));
 

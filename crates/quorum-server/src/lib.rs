@@ -119,7 +119,7 @@ pub async fn run_node_with_seams(
     let raft = Raft::new(
         config.id,
         Arc::new(raft_config),
-        PeerNetwork,
+        PeerNetwork::default(),
         log_store,
         sm_store,
     )

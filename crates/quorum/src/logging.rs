@@ -27,10 +27,15 @@ impl LogFormat {
 }
 
 /// The filter when neither `--log-level` nor `RUST_LOG` gives one. openraft logs its engine's
-/// steps at info (a line per heartbeat on the leader, a dozen per election); quorum logs the
-/// changes an operator needs itself (role, term and leader; `quorum_server`'s
-/// `log_role_changes`). `RUST_LOG=info` shows openraft's lines again.
-pub const DEFAULT_FILTER: &str = "info,openraft=warn";
+/// steps at info (a line per heartbeat on the leader, a dozen per election), and while a peer
+/// is down, four warn or error lines per replication retry (every 500 ms) plus an error per
+/// leadership-confirming round and per vote request. quorum logs what an operator needs of
+/// these itself: role, term and leader changes (`quorum_server`'s `log_role_changes`), a peer
+/// becoming unreachable and reachable again (`quorum_rpc::reachability`), and the error that
+/// stops a Raft core (`node failed: ...`). openraft's other warnings stay; `RUST_LOG=info`
+/// shows all of its lines again.
+pub const DEFAULT_FILTER: &str = "info,openraft=warn,openraft::replication=off,\
+     openraft::engine::handler::replication_handler=off,openraft::core::raft_core=off";
 
 /// Installs the global subscriber. Filter: `level` (from `--log-level`), else `RUST_LOG`,
 /// else [`DEFAULT_FILTER`].
@@ -54,4 +59,25 @@ pub fn init(format: LogFormat, level: Option<&str>) {
             .try_init(),
         LogFormat::Json => builder.json().with_ansi(false).try_init(),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_filter_parses_with_every_directive() {
+        assert!(
+            !DEFAULT_FILTER.contains(char::is_whitespace),
+            "{DEFAULT_FILTER:?}"
+        );
+        let filter = EnvFilter::try_new(DEFAULT_FILTER).expect("the default filter parses");
+        let shown = filter.to_string();
+        for directive in DEFAULT_FILTER.split(',') {
+            assert!(
+                shown.contains(directive),
+                "{directive} missing from {shown}"
+            );
+        }
+    }
 }

@@ -42,8 +42,8 @@ pub struct Cli {
     pub log_format: logging::LogFormat,
 
     /// Log filter, e.g. `info` or `quorum_server=debug,info`. When not given, `RUST_LOG` is
-    /// used, and `info,openraft=warn` when that is unset too (`info` adds openraft's own
-    /// step-by-step lines).
+    /// used, and when that is unset too, `info` with openraft's own lines at warn and its
+    /// per-retry replication lines off (`info` shows them all).
     #[arg(
         long,
         global = true,

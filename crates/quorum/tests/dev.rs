@@ -197,6 +197,8 @@ fn dev_forms_serves_survives_a_dead_node_stops_cleanly_and_resumes() {
         },
     )
     .unwrap();
+    // Let the leader retry node 3 for a while (every 500 ms): the logs must not grow with it.
+    std::thread::sleep(Duration::from_secs(3));
 
     dev.terminate();
     poll_until(
@@ -229,6 +231,21 @@ fn dev_forms_serves_survives_a_dead_node_stops_cleanly_and_resumes() {
     assert_eq!(
         per_call, 0,
         "openraft's per-call lines in the default logs:\n{all}"
+    );
+    // Node 3 down: one line when it stopped answering (plus any from the start, before every
+    // node listened), not four per retry.
+    let retries = all.matches("openraft::replication").count();
+    assert_eq!(
+        retries, 0,
+        "openraft's per-retry lines in the default logs:\n{all}"
+    );
+    let unreachable = all
+        .lines()
+        .filter(|l| l.contains("peer unreachable") && l.contains("peer=3"))
+        .count();
+    assert!(
+        (1..=3).contains(&unreachable),
+        "{unreachable} lines say node 3 is unreachable:\n{all}"
     );
 
     // Second run: same directory, same ports, same data.
