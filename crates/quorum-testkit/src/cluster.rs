@@ -268,18 +268,43 @@ impl Cluster {
     /// the admin API; returns once it is a voter. Returns its id.
     pub fn add_node(&mut self) -> anyhow::Result<u64> {
         let id = self.nodes.iter().map(Node::id).max().unwrap_or(0) + 1;
-        let a = ports::free_addrs(3)?;
-        let addrs = NodeAddrs {
-            resp: a[0],
-            peer: a[1],
-            http: a[2],
-        };
-        publish(&self.peer_addrs, id, addrs.peer);
         let mut args = vec!["--join".to_string()];
         args.extend(self.node_args.iter().cloned());
-        let mut node = Node::new(&self.binary, self.root_path(), id, addrs, args)?;
-        node.spawn()?;
-        node.wait_serving(Duration::from_secs(30))?;
+        let mut attempt = 0;
+        // Free ports are found, released, then bound by the node: another process can take
+        // one in between (as in `ClusterBuilder::start`). Nothing knows the node yet, so a node
+        // that could not bind starts over with new ports and an empty directory.
+        let (node, addrs) = loop {
+            attempt += 1;
+            let a = ports::free_addrs(3)?;
+            let addrs = NodeAddrs {
+                resp: a[0],
+                peer: a[1],
+                http: a[2],
+            };
+            publish(&self.peer_addrs, id, addrs.peer);
+            let mut node = Node::new(&self.binary, self.root_path(), id, addrs, args.clone())?;
+            node.spawn()?;
+            let serving = node.wait_serving(Duration::from_secs(30));
+            if serving.is_ok() && node.is_running() {
+                break (node, addrs);
+            }
+            let log = node.log();
+            let lost_port = {
+                let lower = log.to_ascii_lowercase();
+                lower.contains("address already in use") || lower.contains("addrinuse")
+            };
+            node.kill_quietly();
+            if !lost_port || attempt >= START_ATTEMPTS_MAX {
+                let why = serving
+                    .err()
+                    .map_or("it exited".to_string(), |e| format!("{e:#}"));
+                bail!("node {id} did not start ({why}); its log:\n{log}");
+            }
+            let dir = self.root_path().join(format!("node-{id}"));
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot remove {}", dir.display()))?;
+        };
         self.nodes.push(node);
         let body = json!({ "id": id, "addr": addrs.peer.to_string() });
         self.admin_post("/admin/add-node", &body, Some(id))?;

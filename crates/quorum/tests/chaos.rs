@@ -331,42 +331,54 @@ fn which(name: &str) -> Option<PathBuf> {
 }
 
 /// Starts a `redis-server` on a free loopback port and waits until it answers; `None` (with a
-/// printed reason) when Redis is not installed.
+/// printed reason) when Redis is not installed. The port is found free, released, then bound
+/// by Redis: when another process took it in between, Redis exits (and whatever holds the port
+/// would answer in its place), so that attempt starts over on another port.
 fn start_redis() -> Option<(Redis, String)> {
     let Some(redis_server) = which("redis-server") else {
         eprintln!("skipped: redis-server is not installed (Debian package redis-server)");
         return None;
     };
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let redis = Redis(
-        Command::new(redis_server)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let addr = format!("127.0.0.1:{port}");
-    poll_until(
-        "redis to answer",
-        Duration::from_secs(10),
-        Duration::from_millis(50),
-        || {
-            let client =
-                redis::Client::open(format!("redis://{addr}/")).map_err(|e| e.to_string())?;
-            let mut conn = client.get_connection().map_err(|e| e.to_string())?;
-            redis::cmd("PING")
-                .query::<String>(&mut conn)
-                .map(Some)
-                .map_err(|e| e.to_string())
-        },
-    )
-    .unwrap();
-    Some((redis, addr))
+    for _attempt in 0..3 {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut redis = Redis(
+            Command::new(&redis_server)
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let addr = format!("127.0.0.1:{port}");
+        let answered = poll_until(
+            "redis to answer",
+            Duration::from_secs(10),
+            Duration::from_millis(50),
+            || {
+                if let Some(status) = redis.0.try_wait().map_err(|e| e.to_string())? {
+                    return Ok(Some(Err(format!("redis-server exited: {status}"))));
+                }
+                let client =
+                    redis::Client::open(format!("redis://{addr}/")).map_err(|e| e.to_string())?;
+                let mut conn = client.get_connection().map_err(|e| e.to_string())?;
+                redis::cmd("PING")
+                    .query::<String>(&mut conn)
+                    .map(|_| Some(Ok(())))
+                    .map_err(|e| e.to_string())
+            },
+        )
+        .unwrap();
+        // Still running after it answered: the port is its own.
+        if answered.is_ok() && matches!(redis.0.try_wait(), Ok(None)) {
+            return Some((redis, addr));
+        }
+        eprintln!("redis-server on port {port} did not stay up ({answered:?}); another port");
+    }
+    panic!("redis-server did not start on any of 3 free ports");
 }
 
 #[test]
