@@ -478,13 +478,13 @@ impl RaftNetwork<TypeConfig> for PeerConnection {
         InstallSnapshotResponse<NodeId>,
         RPCError<NodeId, Node, RaftError<NodeId, InstallSnapshotError>>,
     > {
-        let result = match self.client() {
-            Ok(client) => client
+        let result = async {
+            self.client()?
                 .raft_call(RaftCall::InstallSnapshot, &rpc, option.hard_ttl())
                 .await
-                .map_err(|e| remote(self.target, e)),
-            Err(e) => Err(e),
-        };
+                .map_err(|e| remote(self.target, e))
+        }
+        .await;
         self.note_reachability(&result);
         result
     }

@@ -289,11 +289,8 @@ impl Cluster {
             if serving.is_ok() && node.is_running() {
                 break (node, addrs);
             }
+            let lost_port = node.lost_its_port();
             let log = node.log();
-            let lost_port = {
-                let lower = log.to_ascii_lowercase();
-                lower.contains("address already in use") || lower.contains("addrinuse")
-            };
             node.kill_quietly();
             if !lost_port || attempt >= START_ATTEMPTS_MAX {
                 let why = serving
@@ -336,12 +333,7 @@ impl Cluster {
 
     /// True if some node exited because it could not bind an address.
     fn port_conflict(&mut self) -> bool {
-        self.nodes.iter_mut().any(|n| {
-            !n.is_running() && {
-                let log = n.log().to_ascii_lowercase();
-                log.contains("address already in use") || log.contains("addrinuse")
-            }
-        })
+        self.nodes.iter_mut().any(Node::lost_its_port)
     }
 
     /// The last lines of every node's log, with headers.

@@ -154,6 +154,15 @@ impl Node {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
+    /// True if the process exited because it could not bind an address (another process took
+    /// a port between the harness finding it free and the node binding it).
+    pub fn lost_its_port(&mut self) -> bool {
+        !self.is_running() && {
+            let log = self.log().to_ascii_lowercase();
+            log.contains("address already in use") || log.contains("addrinuse")
+        }
+    }
+
     /// The OS process id while running.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)

@@ -30,7 +30,7 @@ use quorum_chaos::netns::{self, NetnsCluster};
 mod common;
 
 use common::load::connect;
-use common::process::{read_classes, show, wait_bounded};
+use common::process::{read_classes, reports_any, show, wait_bounded};
 use common::QUORUM;
 
 /// Rounds with the slow leader tried before the test gives up (each takes about 6 s; the
@@ -63,12 +63,7 @@ fn an_isolated_leader_whose_clock_runs_ten_times_slow_serves_stale_reads() {
     let mut outcomes = Vec::new();
     for seed in 1..=ROUNDS_MAX as u64 {
         let outcome = round(&mut cluster, "0.1", seed);
-        let caught = outcome.output.status.code() == Some(1)
-            && outcome
-                .classes
-                .iter()
-                .any(|c| STALE_READ_CLASSES.contains(&c.as_str()));
-        if caught {
+        if reports_any(&outcome.output, &outcome.classes, STALE_READ_CLASSES) {
             return;
         }
         outcomes.push(outcome);

@@ -47,6 +47,11 @@ pub fn show(output: &Output) -> String {
     )
 }
 
+/// True when a chaos/verify run exited 1 reporting one of the `expected` anomaly classes.
+pub fn reports_any(output: &Output, classes: &[String], expected: &[&str]) -> bool {
+    output.status.code() == Some(1) && classes.iter().any(|c| expected.contains(&c.as_str()))
+}
+
 /// The anomaly classes listed in a report's check.json.
 pub fn read_classes(path: &Path, output: &Output) -> Vec<String> {
     let text = std::fs::read_to_string(path)
