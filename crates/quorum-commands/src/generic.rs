@@ -1,6 +1,6 @@
 //! Redis's `generic` group, key-level commands: DEL, UNLINK, EXISTS, TOUCH, TYPE, RENAME,
 //! RENAMENX, COPY, KEYS, SCAN, RANDOMKEY. TTL commands live in `expire.rs` (Redis's
-//! `expire.c`); this file routes them there too.
+//! `expire.c`).
 //!
 //! Not here: value-type specifics (the type modules) and SCAN's cursor mechanics
 //! (`quorum_keyspace::Keyspace::scan`).
@@ -10,68 +10,91 @@ use quorum_keyspace::{GlobPattern, Keyspace};
 use quorum_resp::Frame;
 use quorum_types::ErrorReply;
 
-use crate::expire;
 use crate::parse::{arg, is_keyword, parse_i64, Args};
-use crate::{ReadContext, Reply};
+use crate::table::{command_rows, no_precheck, CommandSpec, Handler, Keys};
+use crate::{ReadCx, Reply, WriteCx};
 
 /// SCAN's page size when COUNT is not given (Redis's default).
 const SCAN_COUNT_DEFAULT: usize = 10;
 
-pub(crate) fn precheck(name: &str, args: &[Bytes]) -> Result<(), ErrorReply> {
-    match name {
-        "copy" => parse_copy_options(args).map(drop),
-        _ => expire::precheck(name, args),
-    }
+/// This group's rows of the command table.
+pub(crate) static COMMANDS: &[CommandSpec] = command_rows! {
+    { "del", -2, ["write"], Keys::range(1, -1, 1), Handler::Write(no_precheck, del), "generic", ["@keyspace", "@write", "@slow"], ["request_policy:multi_shard", "response_policy:agg_sum"], "1.0.0", "Delete a key" }
+    { "unlink", -2, ["write", "fast"], Keys::range(1, -1, 1), Handler::Write(no_precheck, del), "generic", ["@keyspace", "@write", "@fast"], ["request_policy:multi_shard", "response_policy:agg_sum"], "4.0.0", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking." }
+    { "exists", -2, ["readonly", "fast"], Keys::range(1, -1, 1), Handler::Read(exists), "generic", ["@keyspace", "@read", "@fast"], ["request_policy:multi_shard", "response_policy:agg_sum"], "1.0.0", "Determine if a key exists" }
+    { "touch", -2, ["readonly", "fast"], Keys::range(1, -1, 1), Handler::Read(exists), "generic", ["@keyspace", "@read", "@fast"], ["request_policy:multi_shard", "response_policy:agg_sum"], "3.2.1", "Alters the last access time of a key(s). Returns the number of existing keys specified." }
+    { "type", 2, ["readonly", "fast"], Keys::range(1, 1, 1), Handler::Read(type_of), "generic", ["@keyspace", "@read", "@fast"], [], "1.0.0", "Determine the type stored at key" }
+    { "rename", 3, ["write"], Keys::range(1, 2, 1), Handler::Write(no_precheck, rename), "generic", ["@keyspace", "@write", "@slow"], [], "1.0.0", "Rename a key" }
+    { "renamenx", 3, ["write", "fast"], Keys::range(1, 2, 1), Handler::Write(no_precheck, renamenx), "generic", ["@keyspace", "@write", "@fast"], [], "1.0.0", "Rename a key, only if the new key does not exist" }
+    { "copy", -3, ["write", "denyoom"], Keys::range(1, 2, 1), Handler::Write(precheck_copy, copy), "generic", ["@keyspace", "@write", "@slow"], [], "6.2.0", "Copy a key" }
+    { "keys", 2, ["readonly"], Keys::NONE, Handler::Read(keys), "generic", ["@keyspace", "@read", "@slow", "@dangerous"], ["request_policy:all_shards", "nondeterministic_output_order"], "1.0.0", "Find all keys matching the given pattern" }
+    { "scan", -2, ["readonly"], Keys::NONE, Handler::Read(scan), "generic", ["@keyspace", "@read", "@slow"], ["nondeterministic_output", "request_policy:special"], "2.8.0", "Incrementally iterate the keys space" }
+    { "randomkey", 1, ["readonly"], Keys::NONE, Handler::Read(randomkey), "generic", ["@keyspace", "@read", "@slow"], ["request_policy:all_shards", "nondeterministic_output"], "1.0.0", "Return a random key from the keyspace" }
+};
+
+fn precheck_copy(args: &[Bytes]) -> Result<(), ErrorReply> {
+    parse_copy_options(args).map(drop)
 }
 
-pub(crate) fn apply(name: &str, ks: &mut Keyspace, args: &[Bytes], now_ms: u64) -> Reply {
-    match name {
-        // Expired keys named by a write were removed before dispatch, so every key
-        // `remove` finds is live.
-        "del" | "unlink" => {
-            let removed = args[1..]
-                .iter()
-                .filter(|key| ks.remove(key).is_some())
-                .count();
-            Ok(Frame::Integer(removed as i64))
-        }
-        "rename" | "renamenx" => rename(ks, args, name == "renamenx", now_ms),
-        "copy" => copy(ks, args, now_ms),
-        _ => expire::apply(name, ks, args, now_ms),
-    }
+/// DEL and UNLINK. Expired keys named by a write were removed before dispatch, so every
+/// key `remove` finds is live.
+fn del(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    let removed = args[1..]
+        .iter()
+        .filter(|key| cx.ks.remove(key).is_some())
+        .count();
+    Ok(Frame::Integer(removed as i64))
 }
 
-pub(crate) fn read(name: &str, ks: &Keyspace, args: &[Bytes], ctx: &ReadContext) -> Reply {
-    let now_ms = ctx.now_ms;
-    match name {
-        "exists" | "touch" => {
-            let found = args[1..]
-                .iter()
-                .filter(|key| ks.contains(key, now_ms))
-                .count();
-            Ok(Frame::Integer(found as i64))
-        }
-        "type" => {
-            let entry = ks.get(arg(args, 1)?, now_ms);
-            Ok(Frame::Simple(
-                entry.map_or("none", |e| e.value.type_name()).to_string(),
-            ))
-        }
-        "keys" => {
-            let pattern = GlobPattern::new(arg(args, 1)?);
-            let keys = ks
-                .iter_live(now_ms)
-                .filter(|(key, _)| pattern.matches(key))
-                .map(|(key, _)| key.clone());
-            Ok(Frame::bulk_array(keys))
-        }
-        "scan" => scan(ks, args, now_ms),
-        "randomkey" => Ok(Frame::optional_bulk(ks.random_key(ctx.random_seed, now_ms))),
-        _ => expire::read(name, ks, args, now_ms),
-    }
+fn rename(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    rename_generic(cx.ks, args, false, cx.now_ms)
 }
 
-fn rename(ks: &mut Keyspace, args: &[Bytes], nx: bool, now_ms: u64) -> Reply {
+fn renamenx(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    rename_generic(cx.ks, args, true, cx.now_ms)
+}
+
+fn copy(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    copy_generic(cx.ks, args, cx.now_ms)
+}
+
+/// EXISTS and TOUCH: how many of the named keys exist (a key named twice counts twice).
+fn exists(cx: &ReadCx<'_>, args: &[Bytes]) -> Reply {
+    let found = args[1..]
+        .iter()
+        .filter(|key| cx.ks.contains(key, cx.now_ms))
+        .count();
+    Ok(Frame::Integer(found as i64))
+}
+
+fn type_of(cx: &ReadCx<'_>, args: &[Bytes]) -> Reply {
+    let entry = cx.ks.get(arg(args, 1)?, cx.now_ms);
+    Ok(Frame::Simple(
+        entry.map_or("none", |e| e.value.type_name()).to_string(),
+    ))
+}
+
+fn keys(cx: &ReadCx<'_>, args: &[Bytes]) -> Reply {
+    let pattern = GlobPattern::new(arg(args, 1)?);
+    let keys = cx
+        .ks
+        .iter_live(cx.now_ms)
+        .filter(|(key, _)| pattern.matches(key))
+        .map(|(key, _)| key.clone());
+    Ok(Frame::bulk_array(keys))
+}
+
+fn scan(cx: &ReadCx<'_>, args: &[Bytes]) -> Reply {
+    scan_keyspace(cx.ks, args, cx.now_ms)
+}
+
+fn randomkey(cx: &ReadCx<'_>, _args: &[Bytes]) -> Reply {
+    Ok(Frame::optional_bulk(
+        cx.ks.random_key(cx.random_seed, cx.now_ms),
+    ))
+}
+
+fn rename_generic(ks: &mut Keyspace, args: &[Bytes], nx: bool, now_ms: u64) -> Reply {
     let (src, dst) = (arg(args, 1)?, arg(args, 2)?);
     if !ks.contains(src, now_ms) {
         return Err(ErrorReply::no_such_key());
@@ -119,7 +142,7 @@ fn parse_copy_options(args: &[Bytes]) -> Result<bool, ErrorReply> {
     Ok(replace)
 }
 
-fn copy(ks: &mut Keyspace, args: &[Bytes], now_ms: u64) -> Reply {
+fn copy_generic(ks: &mut Keyspace, args: &[Bytes], now_ms: u64) -> Reply {
     let replace = parse_copy_options(args)?;
     let (src, dst) = (arg(args, 1)?, arg(args, 2)?);
     let Some(entry) = ks.get(src, now_ms).cloned() else {
@@ -157,7 +180,7 @@ fn parse_cursor(bytes: &[u8]) -> Option<u64> {
     })
 }
 
-fn scan(ks: &Keyspace, args: &[Bytes], now_ms: u64) -> Reply {
+fn scan_keyspace(ks: &Keyspace, args: &[Bytes], now_ms: u64) -> Reply {
     let cursor =
         parse_cursor(arg(args, 1)?).ok_or_else(|| ErrorReply::from_static("ERR invalid cursor"))?;
     let mut count = SCAN_COUNT_DEFAULT;

@@ -101,9 +101,9 @@ fn info(spec: &CommandSpec) -> Frame {
         Frame::bulk(spec.name),
         Frame::Integer(spec.arity.into()),
         strings(spec.flags),
-        Frame::Integer(spec.first_key.into()),
-        Frame::Integer(spec.last_key.into()),
-        Frame::Integer(spec.step.into()),
+        Frame::Integer(spec.keys.first.into()),
+        Frame::Integer(spec.keys.last.into()),
+        Frame::Integer(spec.keys.step.into()),
         strings(spec.acl_categories),
         Frame::Set(spec.tips.iter().map(|t| Frame::bulk(*t)).collect()),
         Frame::Array(Vec::new()),
@@ -129,7 +129,7 @@ fn getkeys(full: &[Bytes]) -> Result<Frame, ErrorReply> {
         ));
     }
     let keys: Vec<Frame> = spec
-        .key_positions(full.len())
+        .key_positions(full)
         .map(|pos| Frame::Bulk(full[pos].clone()))
         .collect();
     if keys.is_empty() {

@@ -1,35 +1,59 @@
 //! The command table and the deterministic core of every keyspace command.
 //!
-//! - [`table`], [`lookup`], [`validate`]: the command table (`table.rs`), Redis 7.0's rows.
+//! - [`table`], [`lookup`], [`validate`]: the command table; each row carries its handler
+//!   and where its keys are (`table.rs`); each group module owns its rows.
 //! - [`precheck_write`]: parses a write's options and numbers on the node that received it,
 //!   so that a syntax error never enters the Raft log.
 //! - [`apply_write`]: applies a logged write on a replica; deterministic given the keyspace,
-//!   the arguments and the leader-decided [`ApplyContext`].
+//!   the arguments and the leader-decided [`ApplyContext`] (time and a random seed).
 //! - [`execute_read`]: answers a read without changing anything.
 //! - [`apply_expire`]: the replicated active-expiry operation.
 //! - [`command_introspection`]: `COMMAND` and its subcommands.
 //!
 //! Modules are named after Redis's command groups: `string`, `generic` (keys), `expire`
-//! (TTLs, Redis's `expire.c`), `server` (DBSIZE, FLUSH*), `introspection` (COMMAND).
+//! (TTLs, Redis's `expire.c`), `hash`, `list`, `set`, `zset` (sorted sets), `server`
+//! (DBSIZE, FLUSH*), `connection` (rows of commands the server layer runs),
+//! `introspection` (COMMAND).
 //!
 //! Not here: connections, sessions, protocol versions, the commands of kind
 //! [`Kind::Server`] other than COMMAND, and anything with a clock, randomness or I/O.
 
+mod connection;
 mod expire;
 mod generic;
+mod hash;
 mod introspection;
+mod list;
 mod parse;
+mod random;
 mod server;
+mod set;
 mod string;
 mod table;
+mod typed;
+mod zset;
 
 use bytes::Bytes;
-use quorum_keyspace::Keyspace;
+use quorum_keyspace::{Keyspace, Touched};
 use quorum_resp::Frame;
 use quorum_types::ErrorReply;
 
 pub use introspection::command_introspection;
-pub use table::{lookup, table, validate, CommandSpec, Kind};
+pub use random::DeterministicRng;
+pub use table::{lookup, table, validate, CommandSpec, Handler, KeyPositions, Keys, Kind};
+
+/// Every group's rows; the table is their concatenation.
+pub(crate) static GROUPS: &[&[CommandSpec]] = &[
+    connection::COMMANDS,
+    server::COMMANDS,
+    string::COMMANDS,
+    generic::COMMANDS,
+    expire::COMMANDS,
+    hash::COMMANDS,
+    list::COMMANDS,
+    set::COMMANDS,
+    zset::COMMANDS,
+];
 
 /// What a write needs besides its arguments, decided once on the leader and logged with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +61,9 @@ pub struct ApplyContext {
     /// Unix milliseconds of the write, already monotonic across the log. Relative TTLs
     /// become absolute deadlines from it, and keys whose deadline is `<= now_ms` are gone.
     pub now_ms: u64,
+    /// Seed for the write's random choices (SPOP, SRANDMEMBER, HRANDFIELD, ...), chosen by
+    /// the leader, so every replica makes the same choices.
+    pub seed: u64,
 }
 
 /// What a read needs besides its arguments.
@@ -44,7 +71,27 @@ pub struct ApplyContext {
 pub struct ReadContext {
     /// Unix milliseconds at which the read is served (for TTL replies and expiry checks).
     pub now_ms: u64,
-    /// Seed for commands with a random answer (RANDOMKEY).
+    /// Seed for commands with a random answer (RANDOMKEY, HRANDFIELD, ...).
+    pub random_seed: u64,
+}
+
+/// A write handler's view: the keyspace to change, the leader's time and random choices.
+pub struct WriteCx<'a> {
+    /// The keyspace (database) the write applies to.
+    pub ks: &'a mut Keyspace,
+    /// The leader-stamped time of the write.
+    pub now_ms: u64,
+    /// Random choices, from the leader's seed.
+    pub rng: DeterministicRng,
+}
+
+/// A read handler's view.
+pub struct ReadCx<'a> {
+    /// The keyspace (database) to read.
+    pub ks: &'a Keyspace,
+    /// The time the read is served at.
+    pub now_ms: u64,
+    /// Seed for random answers.
     pub random_seed: u64,
 }
 
@@ -56,14 +103,9 @@ pub(crate) type Reply = Result<Frame, ErrorReply>;
 /// overflow, a deadline that overflows once `now_ms` is added).
 pub fn precheck_write(args: &[Bytes]) -> Result<(), ErrorReply> {
     let spec = validate(args)?;
-    if spec.kind != Kind::Write {
-        return Err(not_of_kind(spec, "write"));
-    }
-    match spec.group {
-        "string" => string::precheck(spec.name, args),
-        "generic" => generic::precheck(spec.name, args),
-        "server" => server::precheck(spec.name, args),
-        _ => Err(unhandled(spec)),
+    match spec.handler {
+        Handler::Write(precheck, _) => precheck(args),
+        _ => Err(not_of_kind(spec, "write")),
     }
 }
 
@@ -73,60 +115,79 @@ pub fn precheck_write(args: &[Bytes]) -> Result<(), ErrorReply> {
 /// Every key the command names whose deadline has passed is removed first, so handlers see
 /// expired keys as absent and writes never resurrect or extend them.
 pub fn apply_write(ks: &mut Keyspace, args: &[Bytes], ctx: &ApplyContext) -> Frame {
+    apply_write_touching(ks, args, ctx).0
+}
+
+/// Applies one logged write like [`apply_write`] and also returns the keys it changed (to
+/// wake clients blocked on them and to fail the WATCHes on them). An expired key the write
+/// removed counts as changed, as in Redis.
+pub fn apply_write_touching(
+    ks: &mut Keyspace,
+    args: &[Bytes],
+    ctx: &ApplyContext,
+) -> (Frame, Touched) {
+    let stale = ks.take_touched();
+    debug_assert!(stale.is_empty(), "touched keys left from an earlier change");
+    let frame = dispatch_write(ks, args, ctx);
+    (frame, ks.take_touched())
+}
+
+fn dispatch_write(ks: &mut Keyspace, args: &[Bytes], ctx: &ApplyContext) -> Frame {
     let spec = match validate(args) {
-        Ok(spec) if spec.kind == Kind::Write => spec,
-        Ok(spec) => return not_of_kind(spec, "write").into(),
+        Ok(spec) => spec,
         Err(e) => return e.into(),
     };
-    for pos in spec.key_positions(args.len()) {
+    let Handler::Write(_, apply) = spec.handler else {
+        return not_of_kind(spec, "write").into();
+    };
+    for pos in spec.key_positions(args) {
         ks.remove_if_expired(&args[pos], ctx.now_ms);
     }
-    let reply = match spec.group {
-        "string" => string::apply(spec.name, ks, args, ctx.now_ms),
-        "generic" => generic::apply(spec.name, ks, args, ctx.now_ms),
-        "server" => server::apply(spec.name, ks, args),
-        _ => Err(unhandled(spec)),
+    let mut cx = WriteCx {
+        ks,
+        now_ms: ctx.now_ms,
+        rng: DeterministicRng::new(ctx.seed),
     };
-    reply.unwrap_or_else(Frame::from)
+    apply(&mut cx, args).unwrap_or_else(Frame::from)
 }
 
 /// Answers a read command. Never changes the keyspace; expired keys read as absent.
 pub fn execute_read(ks: &Keyspace, args: &[Bytes], ctx: &ReadContext) -> Frame {
     let spec = match validate(args) {
-        Ok(spec) if spec.kind == Kind::Read => spec,
-        Ok(spec) => return not_of_kind(spec, "read").into(),
+        Ok(spec) => spec,
         Err(e) => return e.into(),
     };
-    let reply = match spec.group {
-        "string" => string::read(spec.name, ks, args, ctx.now_ms),
-        "generic" => generic::read(spec.name, ks, args, ctx),
-        "server" => server::read(spec.name, ks, args),
-        _ => Err(unhandled(spec)),
+    let Handler::Read(read) = spec.handler else {
+        return not_of_kind(spec, "read").into();
     };
-    reply.unwrap_or_else(Frame::from)
+    let cx = ReadCx {
+        ks,
+        now_ms: ctx.now_ms,
+        random_seed: ctx.random_seed,
+    };
+    read(&cx, args).unwrap_or_else(Frame::from)
 }
 
 /// The replicated active-expiry operation: removes each listed key whose deadline is
 /// `<= now_ms` (a key rewritten since the leader listed it may no longer be expired, and
 /// stays). Returns how many keys were removed.
 pub fn apply_expire(ks: &mut Keyspace, keys: &[Bytes], now_ms: u64) -> usize {
-    keys.iter()
+    apply_expire_touching(ks, keys, now_ms).0
+}
+
+/// [`apply_expire`], also returning the keys it removed.
+pub fn apply_expire_touching(ks: &mut Keyspace, keys: &[Bytes], now_ms: u64) -> (usize, Touched) {
+    let stale = ks.take_touched();
+    debug_assert!(stale.is_empty(), "touched keys left from an earlier change");
+    let removed = keys
+        .iter()
         .filter(|key| ks.remove_if_expired(key, now_ms))
-        .count()
+        .count();
+    (removed, ks.take_touched())
 }
 
 /// A command reached the wrong entry point: a bug in the caller's routing, reported rather
 /// than panicking because the arguments came from a client.
 fn not_of_kind(spec: &CommandSpec, expected: &str) -> ErrorReply {
     ErrorReply::new(format!("ERR '{}' is not a {expected} command", spec.name))
-}
-
-/// A table row without a handler; the table tests make this unreachable.
-fn unhandled(spec: &CommandSpec) -> ErrorReply {
-    unhandled_name(spec.name)
-}
-
-/// See [`unhandled`]; for group modules, which route by name.
-pub(crate) fn unhandled_name(name: &str) -> ErrorReply {
-    ErrorReply::new(format!("ERR '{name}' is not implemented"))
 }

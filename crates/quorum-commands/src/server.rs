@@ -1,8 +1,6 @@
-//! The keyspace part of Redis's `server` group: DBSIZE, FLUSHDB, FLUSHALL, and DEBUG's
-//! keyspace subcommands (DIGEST, DIGEST-VALUE).
-//!
-//! Not here: INFO, CONFIG, TIME and the other server commands, which the server layer
-//! answers (they are [`crate::Kind::Server`] rows in the table).
+//! Redis's `server` group: the rows of COMMAND, CONFIG, INFO and TIME (which the server
+//! layer answers, [`crate::Kind::Server`]), and the keyspace part: DBSIZE, FLUSHDB, FLUSHALL,
+//! and DEBUG's keyspace subcommands (DIGEST, DIGEST-VALUE).
 
 use bytes::Bytes;
 use quorum_keyspace::{digest_hex, Keyspace, DIGEST_BYTES};
@@ -10,9 +8,22 @@ use quorum_resp::Frame;
 use quorum_types::ErrorReply;
 
 use crate::parse::is_keyword;
-use crate::Reply;
+use crate::table::{command_rows, CommandSpec, Handler, Keys};
+use crate::{ReadCx, Reply, WriteCx};
 
-pub(crate) fn precheck(_name: &str, args: &[Bytes]) -> Result<(), ErrorReply> {
+/// This group's rows of the command table.
+pub(crate) static COMMANDS: &[CommandSpec] = command_rows! {
+    { "command", -1, ["loading", "stale"], Keys::NONE, Handler::Server, "server", ["@slow", "@connection"], ["nondeterministic_output_order"], "2.8.13", "Get array of Redis command details" }
+    { "config", -2, [], Keys::NONE, Handler::Server, "server", ["@slow"], [], "2.0.0", "A container for server configuration commands" }
+    { "info", -1, ["loading", "stale"], Keys::NONE, Handler::Server, "server", ["@slow", "@dangerous"], ["nondeterministic_output", "request_policy:all_shards", "response_policy:special"], "1.0.0", "Get information and statistics about the server" }
+    { "time", 1, ["loading", "stale", "fast"], Keys::NONE, Handler::Server, "server", ["@fast"], ["nondeterministic_output"], "2.6.0", "Return the current server time" }
+    { "debug", -2, ["admin", "noscript", "loading", "stale"], Keys::NONE, Handler::Read(debug), "server", ["@admin", "@slow", "@dangerous"], [], "1.0.0", "A container for debugging commands" }
+    { "dbsize", 1, ["readonly", "fast"], Keys::NONE, Handler::Read(dbsize), "server", ["@keyspace", "@read", "@fast"], ["request_policy:all_shards", "response_policy:agg_sum"], "1.0.0", "Return the number of keys in the selected database" }
+    { "flushdb", -1, ["write"], Keys::NONE, Handler::Write(precheck_flush, flush), "server", ["@keyspace", "@write", "@slow", "@dangerous"], ["request_policy:all_shards", "response_policy:all_succeeded"], "1.0.0", "Remove all keys from the current database" }
+    { "flushall", -1, ["write"], Keys::NONE, Handler::Write(precheck_flush, flush), "server", ["@keyspace", "@write", "@slow", "@dangerous"], ["request_policy:all_shards", "response_policy:all_succeeded"], "1.0.0", "Remove all keys from all databases" }
+};
+
+fn precheck_flush(args: &[Bytes]) -> Result<(), ErrorReply> {
     // FLUSHDB/FLUSHALL take at most one of ASYNC or SYNC; both flush at once here, because
     // a replicated flush must complete inside one apply either way.
     match args {
@@ -22,29 +33,21 @@ pub(crate) fn precheck(_name: &str, args: &[Bytes]) -> Result<(), ErrorReply> {
     }
 }
 
-pub(crate) fn apply(name: &str, ks: &mut Keyspace, args: &[Bytes]) -> Reply {
-    match name {
-        "flushdb" | "flushall" => {
-            precheck(name, args)?;
-            ks.clear();
-            Ok(Frame::ok())
-        }
-        _ => Err(crate::unhandled_name(name)),
-    }
+fn flush(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    precheck_flush(args)?;
+    cx.ks.clear();
+    Ok(Frame::ok())
 }
 
-pub(crate) fn read(name: &str, ks: &Keyspace, args: &[Bytes]) -> Reply {
-    match name {
-        // Counts expired keys not yet removed, as Redis does.
-        "dbsize" => Ok(Frame::Integer(ks.len() as i64)),
-        "debug" => debug(ks, args),
-        _ => Err(crate::unhandled_name(name)),
-    }
+/// Counts expired keys not yet removed, as Redis does.
+fn dbsize(cx: &ReadCx<'_>, _args: &[Bytes]) -> Reply {
+    Ok(Frame::Integer(cx.ks.len() as i64))
 }
 
 /// DEBUG subcommands that read the keyspace. Redis's others (SLEEP, SEGFAULT, RELOAD, ...)
 /// would let a client stall or crash a replica, so quorum does not offer them.
-fn debug(ks: &Keyspace, args: &[Bytes]) -> Reply {
+fn debug(cx: &ReadCx<'_>, args: &[Bytes]) -> Reply {
+    let ks: &Keyspace = cx.ks;
     let sub = &args[1];
     if is_keyword(sub, "digest") && args.len() == 2 {
         Ok(Frame::Simple(digest_hex(&ks.digest())))

@@ -1,5 +1,11 @@
 //! The command table: one [`CommandSpec`] row per command quorum knows, with Redis 7.0's
-//! arity, flags, key positions, ACL categories, tips and docs, plus lookup and validation.
+//! arity, flags, key positions, ACL categories, tips and docs, and the function(s) that run
+//! it. Each group module owns its rows (`string::COMMANDS`, `hash::COMMANDS`, ...); this file
+//! joins them into one table and looks names up.
+//!
+//! A row names its handler, so a command without one does not compile, and a row names how
+//! to find its keys ([`Keys`]), including the `numkeys` forms, so expiry-on-access,
+//! `COMMAND GETKEYS`, WATCH and slot routing all see the same keys.
 //!
 //! The rows mirror `COMMAND INFO` / `COMMAND DOCS` of Redis 7.0.15, so clients that read
 //! the table (redis-py, cluster-aware clients, redis-cli hints) see what they expect.
@@ -7,8 +13,14 @@
 //! Not here: what a command does (the group modules) or how COMMAND prints the table
 //! (`introspection.rs`).
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
 use bytes::Bytes;
 use quorum_types::ErrorReply;
+
+use crate::parse::string_to_i64;
+use crate::{ReadCx, Reply, WriteCx};
 
 /// Who executes a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,8 +33,84 @@ pub enum Kind {
     Server,
 }
 
+/// Checks a write's arguments on the node that received it, before it enters the log.
+pub type PrecheckFn = fn(&[Bytes]) -> Result<(), ErrorReply>;
+/// Applies a logged write on a replica.
+pub type ApplyFn = fn(&mut WriteCx<'_>, &[Bytes]) -> Reply;
+/// Answers a read.
+pub type ReadFn = fn(&ReadCx<'_>, &[Bytes]) -> Reply;
+/// Finds the key positions of a command whose keys move (`numkeys` forms, `STORE` options).
+pub type KeysFn = fn(&[Bytes]) -> Vec<usize>;
+
+/// What runs a command.
+#[derive(Clone, Copy)]
+pub enum Handler {
+    /// A read: answered from local state after the connection's read barrier.
+    Read(ReadFn),
+    /// A write: its precheck runs where the client sent it (a syntax error never enters the
+    /// log; the apply function parses with the same code and refuses the same way), its
+    /// apply runs on every replica.
+    Write(PrecheckFn, ApplyFn),
+    /// Run by the server layer (connection state, cluster state, configuration).
+    Server,
+}
+
+impl std::fmt::Debug for Handler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Handler::Read(_) => "Read",
+            Handler::Write(..) => "Write",
+            Handler::Server => "Server",
+        })
+    }
+}
+
+/// A write with nothing to check beyond its arity.
+pub(crate) fn no_precheck(_args: &[Bytes]) -> Result<(), ErrorReply> {
+    Ok(())
+}
+
+/// Where a command's keys are: Redis's legacy (first, last, step) triple, which `COMMAND
+/// INFO` reports, and for commands flagged `movablekeys` the function that finds them.
+#[derive(Debug, Clone, Copy)]
+pub struct Keys {
+    /// Index of the first key argument (0 when the command takes no keys).
+    pub first: i32,
+    /// Index of the last key argument; negative counts from the end (-1 = last argument).
+    pub last: i32,
+    /// Distance between key arguments (2 for MSET's key value pairs).
+    pub step: i32,
+    /// Finds the keys when they move with the arguments; overrides the triple.
+    pub movable: Option<KeysFn>,
+}
+
+impl Keys {
+    /// No keys.
+    pub const NONE: Keys = Keys::range(0, 0, 0);
+
+    /// Keys at first..=last by step.
+    pub const fn range(first: i32, last: i32, step: i32) -> Keys {
+        Keys {
+            first,
+            last,
+            step,
+            movable: None,
+        }
+    }
+
+    /// Keys found by `find`; the triple is what Redis reports in `COMMAND INFO`.
+    pub const fn movable(first: i32, last: i32, step: i32, find: KeysFn) -> Keys {
+        Keys {
+            first,
+            last,
+            step,
+            movable: Some(find),
+        }
+    }
+}
+
 /// One row of the command table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub struct CommandSpec {
     /// Lowercase command name.
     pub name: &'static str,
@@ -31,14 +119,10 @@ pub struct CommandSpec {
     pub arity: i32,
     /// Redis `COMMAND` flags such as `write`, `readonly`, `fast`, `denyoom`.
     pub flags: &'static [&'static str],
-    /// Index of the first key argument (0 when the command takes no keys).
-    pub first_key: i32,
-    /// Index of the last key argument; negative counts from the end (-1 = last argument).
-    pub last_key: i32,
-    /// Distance between key arguments (2 for MSET's key value pairs).
-    pub step: i32,
-    /// Who executes it.
-    pub kind: Kind,
+    /// Where the keys are.
+    pub keys: Keys,
+    /// What runs it.
+    pub handler: Handler,
     /// Redis's command group (`string`, `generic`, `server`, `connection`, ...).
     pub group: &'static str,
     /// ACL categories as `COMMAND INFO` lists them (`@read`, `@string`, `@fast`, ...).
@@ -51,7 +135,35 @@ pub struct CommandSpec {
     pub summary: &'static str,
 }
 
+/// Key positions: a stepped range, or the list a movable-keys function found.
+pub enum KeyPositions {
+    /// Fixed positions.
+    Range(std::iter::StepBy<std::ops::Range<usize>>),
+    /// Positions found by a [`KeysFn`].
+    List(std::vec::IntoIter<usize>),
+}
+
+impl Iterator for KeyPositions {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        match self {
+            KeyPositions::Range(r) => r.next(),
+            KeyPositions::List(l) => l.next(),
+        }
+    }
+}
+
 impl CommandSpec {
+    /// Who executes it.
+    pub fn kind(&self) -> Kind {
+        match self.handler {
+            Handler::Read(_) => Kind::Read,
+            Handler::Write(..) => Kind::Write,
+            Handler::Server => Kind::Server,
+        }
+    }
+
     /// Whether `argc` (arguments including the name) satisfies the arity.
     pub fn arity_ok(&self, argc: usize) -> bool {
         let argc = i64::try_from(argc).unwrap_or(i64::MAX);
@@ -63,36 +175,97 @@ impl CommandSpec {
         }
     }
 
-    /// Positions of the key arguments in `args` (which include the name), from the
-    /// first/last/step triple. Positions past the end are left out, so this never panics on
-    /// a short argument list.
-    pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
+    /// Positions of the key arguments in `args` (which include the name). Positions past
+    /// the end are left out, so this never panics on a short or malformed argument list.
+    pub fn key_positions(&self, args: &[Bytes]) -> KeyPositions {
+        if let Some(find) = self.keys.movable {
+            let mut found = find(args);
+            found.retain(|&pos| pos < args.len());
+            return KeyPositions::List(found.into_iter());
+        }
+        let argc = args.len();
         let argc_i = i64::try_from(argc).unwrap_or(i64::MAX);
-        let first = i64::from(self.first_key);
-        let last = match i64::from(self.last_key) {
+        let first = i64::from(self.keys.first);
+        let last = match i64::from(self.keys.last) {
             l if l < 0 => argc_i + l,
             l => l,
         };
-        let step = usize::try_from(self.step.max(1)).unwrap_or(1);
+        let step = usize::try_from(self.keys.step.max(1)).unwrap_or(1);
         let range = if first > 0 && last >= first {
             (first as usize)..((last as usize + 1).min(argc))
         } else {
             0..0
         };
-        range.step_by(step)
+        KeyPositions::Range(range.step_by(step))
     }
+
+    /// Whether the command writes (Redis's `write` flag).
+    pub fn is_write(&self) -> bool {
+        self.kind() == Kind::Write
+    }
+}
+
+/// Keys of the `numkeys` forms: a count at `args[AT]`, then that many keys (LMPOP 2 a b,
+/// SINTERCARD, ZUNION, EVAL's numkeys at 2). A count that is not a non-negative integer
+/// finds no keys (the command then refuses it itself).
+#[allow(dead_code)] // Until the list, set and sorted-set groups land.
+pub(crate) fn numkeys_at<const AT: usize>(args: &[Bytes]) -> Vec<usize> {
+    let Some(count) = args
+        .get(AT)
+        .and_then(|n| string_to_i64(n))
+        .and_then(|n| usize::try_from(n).ok())
+    else {
+        return Vec::new();
+    };
+    let end = (AT + 1).saturating_add(count).min(args.len());
+    (AT + 1..end).collect()
+}
+
+/// Keys of `DST numkeys key...` (ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE): the destination,
+/// then the numkeys form at index 2.
+#[allow(dead_code)] // Until the sorted-set group lands.
+pub(crate) fn destination_then_numkeys(args: &[Bytes]) -> Vec<usize> {
+    let mut keys = vec![1];
+    keys.extend(numkeys_at::<2>(args));
+    keys
+}
+
+/// Every group's rows, joined once.
+fn rows() -> &'static [CommandSpec] {
+    static ROWS: OnceLock<Vec<CommandSpec>> = OnceLock::new();
+    ROWS.get_or_init(|| {
+        crate::GROUPS
+            .iter()
+            .flat_map(|group| group.iter().copied())
+            .collect()
+    })
 }
 
 /// Every command quorum knows, in a fixed order.
 pub fn table() -> &'static [CommandSpec] {
-    TABLE
+    rows()
 }
+
+/// Longest command name, for the lowercase buffer of [`lookup`].
+const NAME_BYTES_MAX: usize = 32;
 
 /// The row for `name`, matched case-insensitively without allocating.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    TABLE
-        .iter()
-        .find(|spec| spec.name.as_bytes().eq_ignore_ascii_case(name))
+    static BY_NAME: OnceLock<HashMap<&'static [u8], &'static CommandSpec>> = OnceLock::new();
+    let by_name = BY_NAME.get_or_init(|| {
+        rows()
+            .iter()
+            .map(|spec| (spec.name.as_bytes(), spec))
+            .collect()
+    });
+    if name.len() > NAME_BYTES_MAX {
+        return None;
+    }
+    let mut lower = [0u8; NAME_BYTES_MAX];
+    let lower = &mut lower[..name.len()];
+    lower.copy_from_slice(name);
+    lower.make_ascii_lowercase();
+    by_name.get(&*lower).copied()
 }
 
 /// The row for `args[0]` when the command exists and the argument count fits its arity,
@@ -112,90 +285,30 @@ pub fn validate(args: &[Bytes]) -> Result<&'static CommandSpec, ErrorReply> {
     Ok(spec)
 }
 
-/// Builds the static table from compact rows (one line per command keeps the table
-/// reviewable against `COMMAND INFO` output).
-macro_rules! command_table {
-    ($({ $name:literal, $arity:literal, [$($flag:literal),*], ($first:literal, $last:literal, $step:literal),
-         $kind:ident, $group:literal, [$($acl:literal),*], [$($tip:literal),*], $since:literal, $summary:literal })*) => {
-        static TABLE: &[CommandSpec] = &[$(CommandSpec {
+/// Builds a group's rows from compact lines (one line per command keeps the table
+/// reviewable against `COMMAND INFO` output):
+/// `{ name, arity, [flags], keys, handler, group, [acl], [tips], since, summary }`.
+macro_rules! command_rows {
+    (@row { $name:literal, $arity:literal, [$($flag:literal),*], $keys:expr, $handler:expr,
+         $group:literal, [$($acl:literal),*], [$($tip:literal),*], $since:literal, $summary:literal }) => {
+        $crate::table::CommandSpec {
             name: $name,
             arity: $arity,
             flags: &[$($flag),*],
-            first_key: $first,
-            last_key: $last,
-            step: $step,
-            kind: Kind::$kind,
+            keys: $keys,
+            handler: $handler,
             group: $group,
             acl_categories: &[$($acl),*],
             tips: &[$($tip),*],
             since: $since,
             summary: $summary,
-        }),*];
+        }
+    };
+    ($($row:tt)*) => {
+        &[$(command_rows!(@row $row)),*]
     };
 }
-
-// Rows copied from Redis 7.0.15's COMMAND INFO and COMMAND DOCS; kind is quorum's.
-command_table! {
-    { "ping", -1, ["fast"], (0, 0, 0), Server, "connection", ["@fast", "@connection"], ["request_policy:all_shards", "response_policy:all_succeeded"], "1.0.0", "Ping the server" }
-    { "echo", 2, ["loading", "stale", "fast"], (0, 0, 0), Server, "connection", ["@fast", "@connection"], [], "1.0.0", "Echo the given string" }
-    { "hello", -1, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], (0, 0, 0), Server, "connection", ["@fast", "@connection"], [], "6.0.0", "Handshake with Redis" }
-    { "auth", -2, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], (0, 0, 0), Server, "connection", ["@fast", "@connection"], [], "1.0.0", "Authenticate to the server" }
-    { "select", 2, ["loading", "stale", "fast"], (0, 0, 0), Server, "connection", ["@fast", "@connection"], [], "1.0.0", "Change the selected database for the current connection" }
-    { "quit", -1, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], (0, 0, 0), Server, "connection", ["@fast", "@connection"], [], "1.0.0", "Close the connection" }
-    { "reset", 1, ["noscript", "loading", "stale", "fast", "no_auth", "allow_busy"], (0, 0, 0), Server, "connection", ["@fast", "@connection"], [], "6.2.0", "Reset the connection" }
-    { "client", -2, [], (0, 0, 0), Server, "connection", ["@slow"], [], "2.4.0", "A container for client connection commands" }
-    { "command", -1, ["loading", "stale"], (0, 0, 0), Server, "server", ["@slow", "@connection"], ["nondeterministic_output_order"], "2.8.13", "Get array of Redis command details" }
-    { "config", -2, [], (0, 0, 0), Server, "server", ["@slow"], [], "2.0.0", "A container for server configuration commands" }
-    { "info", -1, ["loading", "stale"], (0, 0, 0), Server, "server", ["@slow", "@dangerous"], ["nondeterministic_output", "request_policy:all_shards", "response_policy:special"], "1.0.0", "Get information and statistics about the server" }
-    { "time", 1, ["loading", "stale", "fast"], (0, 0, 0), Server, "server", ["@fast"], ["nondeterministic_output"], "2.6.0", "Return the current server time" }
-    { "wait", 3, ["noscript"], (0, 0, 0), Server, "generic", ["@slow", "@connection"], ["request_policy:all_shards", "response_policy:agg_min"], "3.0.0", "Wait for the synchronous replication of all the write commands sent in the context of the current connection" }
-    { "readonly", 1, ["loading", "stale", "fast"], (0, 0, 0), Server, "cluster", ["@fast", "@connection"], [], "3.0.0", "Enables read queries for a connection to a cluster replica node" }
-    { "readwrite", 1, ["loading", "stale", "fast"], (0, 0, 0), Server, "cluster", ["@fast", "@connection"], [], "3.0.0", "Disables read queries for a connection to a cluster replica node" }
-    { "debug", -2, ["admin", "noscript", "loading", "stale"], (0, 0, 0), Read, "server", ["@admin", "@slow", "@dangerous"], [], "1.0.0", "A container for debugging commands" }
-    { "dbsize", 1, ["readonly", "fast"], (0, 0, 0), Read, "server", ["@keyspace", "@read", "@fast"], ["request_policy:all_shards", "response_policy:agg_sum"], "1.0.0", "Return the number of keys in the selected database" }
-    { "flushdb", -1, ["write"], (0, 0, 0), Write, "server", ["@keyspace", "@write", "@slow", "@dangerous"], ["request_policy:all_shards", "response_policy:all_succeeded"], "1.0.0", "Remove all keys from the current database" }
-    { "flushall", -1, ["write"], (0, 0, 0), Write, "server", ["@keyspace", "@write", "@slow", "@dangerous"], ["request_policy:all_shards", "response_policy:all_succeeded"], "1.0.0", "Remove all keys from all databases" }
-    { "get", 2, ["readonly", "fast"], (1, 1, 1), Read, "string", ["@read", "@string", "@fast"], [], "1.0.0", "Get the value of a key" }
-    { "set", -3, ["write", "denyoom"], (1, 1, 1), Write, "string", ["@write", "@string", "@slow"], [], "1.0.0", "Set the string value of a key" }
-    { "setnx", 3, ["write", "denyoom", "fast"], (1, 1, 1), Write, "string", ["@write", "@string", "@fast"], [], "1.0.0", "Set the value of a key, only if the key does not exist" }
-    { "setex", 4, ["write", "denyoom"], (1, 1, 1), Write, "string", ["@write", "@string", "@slow"], [], "2.0.0", "Set the value and expiration of a key" }
-    { "psetex", 4, ["write", "denyoom"], (1, 1, 1), Write, "string", ["@write", "@string", "@slow"], [], "2.6.0", "Set the value and expiration in milliseconds of a key" }
-    { "getset", 3, ["write", "denyoom", "fast"], (1, 1, 1), Write, "string", ["@write", "@string", "@fast"], [], "1.0.0", "Set the string value of a key and return its old value" }
-    { "getdel", 2, ["write", "fast"], (1, 1, 1), Write, "string", ["@write", "@string", "@fast"], [], "6.2.0", "Get the value of a key and delete the key" }
-    { "getex", -2, ["write", "fast"], (1, 1, 1), Write, "string", ["@write", "@string", "@fast"], [], "6.2.0", "Get the value of a key and optionally set its expiration" }
-    { "mget", -2, ["readonly", "fast"], (1, -1, 1), Read, "string", ["@read", "@string", "@fast"], ["request_policy:multi_shard"], "1.0.0", "Get the values of all the given keys" }
-    { "mset", -3, ["write", "denyoom"], (1, -1, 2), Write, "string", ["@write", "@string", "@slow"], ["request_policy:multi_shard", "response_policy:all_succeeded"], "1.0.1", "Set multiple keys to multiple values" }
-    { "msetnx", -3, ["write", "denyoom"], (1, -1, 2), Write, "string", ["@write", "@string", "@slow"], ["request_policy:multi_shard", "response_policy:agg_min"], "1.0.1", "Set multiple keys to multiple values, only if none of the keys exist" }
-    { "append", 3, ["write", "denyoom", "fast"], (1, 1, 1), Write, "string", ["@write", "@string", "@fast"], [], "2.0.0", "Append a value to a key" }
-    { "strlen", 2, ["readonly", "fast"], (1, 1, 1), Read, "string", ["@read", "@string", "@fast"], [], "2.2.0", "Get the length of the value stored in a key" }
-    { "incr", 2, ["write", "denyoom", "fast"], (1, 1, 1), Write, "string", ["@write", "@string", "@fast"], [], "1.0.0", "Increment the integer value of a key by one" }
-    { "decr", 2, ["write", "denyoom", "fast"], (1, 1, 1), Write, "string", ["@write", "@string", "@fast"], [], "1.0.0", "Decrement the integer value of a key by one" }
-    { "incrby", 3, ["write", "denyoom", "fast"], (1, 1, 1), Write, "string", ["@write", "@string", "@fast"], [], "1.0.0", "Increment the integer value of a key by the given amount" }
-    { "decrby", 3, ["write", "denyoom", "fast"], (1, 1, 1), Write, "string", ["@write", "@string", "@fast"], [], "1.0.0", "Decrement the integer value of a key by the given number" }
-    { "incrbyfloat", 3, ["write", "denyoom", "fast"], (1, 1, 1), Write, "string", ["@write", "@string", "@fast"], [], "2.6.0", "Increment the float value of a key by the given amount" }
-    { "getrange", 4, ["readonly"], (1, 1, 1), Read, "string", ["@read", "@string", "@slow"], [], "2.4.0", "Get a substring of the string stored at a key" }
-    { "setrange", 4, ["write", "denyoom"], (1, 1, 1), Write, "string", ["@write", "@string", "@slow"], [], "2.2.0", "Overwrite part of a string at key starting at the specified offset" }
-    { "del", -2, ["write"], (1, -1, 1), Write, "generic", ["@keyspace", "@write", "@slow"], ["request_policy:multi_shard", "response_policy:agg_sum"], "1.0.0", "Delete a key" }
-    { "unlink", -2, ["write", "fast"], (1, -1, 1), Write, "generic", ["@keyspace", "@write", "@fast"], ["request_policy:multi_shard", "response_policy:agg_sum"], "4.0.0", "Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking." }
-    { "exists", -2, ["readonly", "fast"], (1, -1, 1), Read, "generic", ["@keyspace", "@read", "@fast"], ["request_policy:multi_shard", "response_policy:agg_sum"], "1.0.0", "Determine if a key exists" }
-    { "touch", -2, ["readonly", "fast"], (1, -1, 1), Read, "generic", ["@keyspace", "@read", "@fast"], ["request_policy:multi_shard", "response_policy:agg_sum"], "3.2.1", "Alters the last access time of a key(s). Returns the number of existing keys specified." }
-    { "type", 2, ["readonly", "fast"], (1, 1, 1), Read, "generic", ["@keyspace", "@read", "@fast"], [], "1.0.0", "Determine the type stored at key" }
-    { "rename", 3, ["write"], (1, 2, 1), Write, "generic", ["@keyspace", "@write", "@slow"], [], "1.0.0", "Rename a key" }
-    { "renamenx", 3, ["write", "fast"], (1, 2, 1), Write, "generic", ["@keyspace", "@write", "@fast"], [], "1.0.0", "Rename a key, only if the new key does not exist" }
-    { "copy", -3, ["write", "denyoom"], (1, 2, 1), Write, "generic", ["@keyspace", "@write", "@slow"], [], "6.2.0", "Copy a key" }
-    { "keys", 2, ["readonly"], (0, 0, 0), Read, "generic", ["@keyspace", "@read", "@slow", "@dangerous"], ["request_policy:all_shards", "nondeterministic_output_order"], "1.0.0", "Find all keys matching the given pattern" }
-    { "scan", -2, ["readonly"], (0, 0, 0), Read, "generic", ["@keyspace", "@read", "@slow"], ["nondeterministic_output", "request_policy:special"], "2.8.0", "Incrementally iterate the keys space" }
-    { "randomkey", 1, ["readonly"], (0, 0, 0), Read, "generic", ["@keyspace", "@read", "@slow"], ["request_policy:all_shards", "nondeterministic_output"], "1.0.0", "Return a random key from the keyspace" }
-    { "expire", -3, ["write", "fast"], (1, 1, 1), Write, "generic", ["@keyspace", "@write", "@fast"], [], "1.0.0", "Set a key's time to live in seconds" }
-    { "pexpire", -3, ["write", "fast"], (1, 1, 1), Write, "generic", ["@keyspace", "@write", "@fast"], [], "2.6.0", "Set a key's time to live in milliseconds" }
-    { "expireat", -3, ["write", "fast"], (1, 1, 1), Write, "generic", ["@keyspace", "@write", "@fast"], [], "1.2.0", "Set the expiration for a key as a UNIX timestamp" }
-    { "pexpireat", -3, ["write", "fast"], (1, 1, 1), Write, "generic", ["@keyspace", "@write", "@fast"], [], "2.6.0", "Set the expiration for a key as a UNIX timestamp specified in milliseconds" }
-    { "ttl", 2, ["readonly", "fast"], (1, 1, 1), Read, "generic", ["@keyspace", "@read", "@fast"], ["nondeterministic_output"], "1.0.0", "Get the time to live for a key in seconds" }
-    { "pttl", 2, ["readonly", "fast"], (1, 1, 1), Read, "generic", ["@keyspace", "@read", "@fast"], ["nondeterministic_output"], "2.6.0", "Get the time to live for a key in milliseconds" }
-    { "expiretime", 2, ["readonly", "fast"], (1, 1, 1), Read, "generic", ["@keyspace", "@read", "@fast"], [], "7.0.0", "Get the expiration Unix timestamp for a key" }
-    { "pexpiretime", 2, ["readonly", "fast"], (1, 1, 1), Read, "generic", ["@keyspace", "@read", "@fast"], [], "7.0.0", "Get the expiration Unix timestamp for a key in milliseconds" }
-    { "persist", 2, ["write", "fast"], (1, 1, 1), Write, "generic", ["@keyspace", "@write", "@fast"], [], "2.2.0", "Remove the expiration from a key" }
-}
+pub(crate) use command_rows;
 
 #[cfg(test)]
 mod tests {
@@ -220,7 +333,7 @@ mod tests {
                 spec.name
             );
             let writes = spec.flags.contains(&"write");
-            assert_eq!(writes, spec.kind == Kind::Write, "{}", spec.name);
+            assert_eq!(writes, spec.kind() == Kind::Write, "{}", spec.name);
         }
     }
 
@@ -243,12 +356,20 @@ mod tests {
     fn key_positions_follow_first_last_step() {
         let keys = |words: &[&str]| {
             let spec = lookup(words[0].as_bytes()).unwrap();
-            spec.key_positions(words.len()).collect::<Vec<_>>()
+            spec.key_positions(&args(words)).collect::<Vec<_>>()
         };
         assert_eq!(keys(&["mset", "a", "1", "b", "2"]), vec![1, 3]);
         assert_eq!(keys(&["del", "a", "b", "c"]), vec![1, 2, 3]);
         assert_eq!(keys(&["copy", "a", "b", "REPLACE"]), vec![1, 2]);
         assert_eq!(keys(&["ping"]), Vec::<usize>::new());
+        let a = args(&["lmpop", "2", "a", "b", "LEFT"]);
+        assert_eq!(numkeys_at::<1>(&a), vec![2, 3]);
+        let a = args(&["zunionstore", "dst", "2", "a", "b", "WEIGHTS", "1", "2"]);
+        assert_eq!(destination_then_numkeys(&a), vec![1, 3, 4]);
+        // A count that is not a number, negative, or larger than what follows.
+        assert!(numkeys_at::<1>(&args(&["lmpop", "x", "a"])).is_empty());
+        assert!(numkeys_at::<1>(&args(&["lmpop", "-1", "a"])).is_empty());
+        assert_eq!(numkeys_at::<1>(&args(&["lmpop", "9", "a"])), vec![2]);
         assert_eq!(keys(&["get"]), Vec::<usize>::new());
     }
 }

@@ -89,7 +89,14 @@ fn replay(ks: &mut Keyspace, entries: &[LogEntry], mut now_ms: u64) -> (u64, Vec
         if precheck_write(&entry.args).is_err() {
             continue;
         }
-        let reply = apply_write(ks, &entry.args, &ApplyContext { now_ms });
+        let reply = apply_write(
+            ks,
+            &entry.args,
+            &ApplyContext {
+                now_ms,
+                seed: i as u64,
+            },
+        );
         replies.push(format!("{reply:?}"));
     }
     (now_ms, replies)
@@ -122,7 +129,7 @@ proptest! {
             if precheck_write(&entry.args).is_err() {
                 continue;
             }
-            let reply = apply_write(&mut two, &entry.args, &ApplyContext { now_ms });
+            let reply = apply_write(&mut two, &entry.args, &ApplyContext { now_ms, seed: i as u64 });
             replies_two.push(format!("{reply:?}"));
         }
 

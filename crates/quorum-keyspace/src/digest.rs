@@ -42,9 +42,27 @@ fn entry_digest(key: &Bytes, entry: &Entry) -> [u8; DIGEST_BYTES] {
     sha.update(key);
     sha.update(entry.value.type_name().as_bytes());
     match &entry.value {
-        Value::Str(bytes) => {
-            sha.update(&(bytes.len() as u64).to_le_bytes());
-            sha.update(bytes);
+        Value::Str(bytes) => put(&mut sha, bytes),
+        Value::List(list) => {
+            sha.update(&(list.len() as u64).to_le_bytes());
+            list.iter().for_each(|e| put(&mut sha, e));
+        }
+        Value::ZSet(zset) => {
+            sha.update(&(zset.len() as u64).to_le_bytes());
+            for (member, score) in zset.iter() {
+                put(&mut sha, member);
+                sha.update(&score.to_bits().to_le_bytes());
+            }
+        }
+        // Hashes and sets are unordered to their users (replicas agree on the order anyway):
+        // XOR of one digest per element, as Redis's DEBUG DIGEST does.
+        Value::Hash(hash) => {
+            let fields = hash.iter().map(|(f, v)| element_digest(&[f, v]));
+            sha.update(&xor_all(hash.len(), fields));
+        }
+        Value::Set(set) => {
+            let members = set.iter().map(|m| element_digest(&[m]));
+            sha.update(&xor_all(set.len(), members));
         }
     }
     match entry.expires_at_ms {
@@ -55,6 +73,33 @@ fn entry_digest(key: &Bytes, entry: &Entry) -> [u8; DIGEST_BYTES] {
         None => sha.update(b"!!persist!!"),
     }
     sha.digest().bytes()
+}
+
+/// Feeds a length-prefixed byte string (length prefixes keep ("ab","c") and ("a","bc") apart).
+fn put(sha: &mut sha1_smol::Sha1, bytes: &[u8]) {
+    sha.update(&(bytes.len() as u64).to_le_bytes());
+    sha.update(bytes);
+}
+
+fn element_digest(parts: &[&Bytes]) -> [u8; DIGEST_BYTES] {
+    let mut sha = sha1_smol::Sha1::new();
+    parts.iter().for_each(|p| put(&mut sha, p));
+    sha.digest().bytes()
+}
+
+/// The element count followed by the XOR of the element digests.
+fn xor_all(
+    count: usize,
+    digests: impl Iterator<Item = [u8; DIGEST_BYTES]>,
+) -> [u8; DIGEST_BYTES + 8] {
+    let mut out = [0u8; DIGEST_BYTES + 8];
+    out[..8].copy_from_slice(&(count as u64).to_le_bytes());
+    for digest in digests {
+        for (o, d) in out[8..].iter_mut().zip(digest) {
+            *o ^= d;
+        }
+    }
+    out
 }
 
 /// Lowercase hex of a digest, as `DEBUG DIGEST` prints it.

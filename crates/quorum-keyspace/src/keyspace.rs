@@ -6,6 +6,13 @@
 //! explicit writes ([`Keyspace::remove_if_expired`]), which the Raft log orders, so replicas
 //! agree on when a key disappears.
 //!
+//! Every mutating method records the key it changed ([`Keyspace::take_touched`]): the server
+//! wakes clients blocked on those keys and WATCH learns of changes from it, and because the
+//! record is made here, no command can change a key without it showing.
+//!
+//! Redis never keeps an empty hash, list, set or sorted set; [`Keyspace::update_value`]
+//! deletes a key whose collection a change emptied, so no command has to remember to.
+//!
 //! Not here: command semantics, SCAN paging (`scan.rs`), snapshot bytes (`snapshot.rs`).
 
 use std::collections::{BTreeSet, HashMap};
@@ -50,6 +57,25 @@ pub struct Keyspace {
     /// `(deadline_ms, key)` for every key with a deadline.
     deadlines: BTreeSet<(u64, Bytes)>,
     used_memory_bytes: usize,
+    /// Keys changed since the last [`Keyspace::take_touched`] (not part of the state).
+    touched: Touched,
+}
+
+/// Keys changed since they were last taken.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Touched {
+    /// Each changed key, in the order of the changes (a key may repeat).
+    pub keys: Vec<Bytes>,
+    /// Whether every key was removed at once (FLUSHDB/FLUSHALL): every key that existed
+    /// before counts as changed.
+    pub flushed: bool,
+}
+
+impl Touched {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty() && !self.flushed
+    }
 }
 
 impl Keyspace {
@@ -101,6 +127,11 @@ impl Keyspace {
         value: Value,
         expires_at_ms: Option<u64>,
     ) -> Option<Entry> {
+        debug_assert!(
+            !value.is_empty_collection(),
+            "empty collections are never stored"
+        );
+        self.touched.keys.push(key.clone());
         if let Some(entry) = self.entries.get_mut(&key) {
             // Overwriting an existing key (the common SET): the SCAN-order node stays where it
             // is (same key, same position), so only the value and the deadline change.
@@ -147,19 +178,52 @@ impl Keyspace {
     }
 
     /// Runs `f` on the value under an existing `key` (expired or not: callers remove expired
-    /// keys first) and re-measures its memory. `None` when the key does not exist.
+    /// keys first) and re-measures its memory (O(1): values keep their own size). A
+    /// collection that `f` leaves empty is deleted with its key. `None` when the key does not
+    /// exist.
+    ///
+    /// The key counts as touched whether or not `f` changed anything: callers that only look
+    /// use [`Keyspace::get`].
     pub fn update_value<R>(&mut self, key: &[u8], f: impl FnOnce(&mut Value) -> R) -> Option<R> {
-        let entry = self.entries.get_mut(key)?;
+        let key = self.entries.get_key_value(key)?.0.clone();
+        let entry = self.entries.get_mut(&key).expect("looked up above");
         let before = entry.value.memory_bytes();
         let result = f(&mut entry.value);
         let after = entry.value.memory_bytes();
         self.used_memory_bytes = self.used_memory_bytes - before + after;
+        if entry.value.is_empty_collection() {
+            self.remove(&key);
+        } else {
+            self.touched.keys.push(key);
+        }
         Some(result)
+    }
+
+    /// Runs `f` on the value under `key`, first storing `create()` (without a deadline) when
+    /// the key does not exist; as [`Keyspace::update_value`] otherwise. A created value that
+    /// `f` leaves an empty collection is not kept.
+    pub fn upsert_value<R>(
+        &mut self,
+        key: &Bytes,
+        create: impl FnOnce() -> Value,
+        f: impl FnOnce(&mut Value) -> R,
+    ) -> R {
+        if !self.entries.contains_key(key) {
+            let mut value = create();
+            let result = f(&mut value);
+            if !value.is_empty_collection() {
+                self.insert(key.clone(), value, None);
+            }
+            return result;
+        }
+        self.update_value(key, f)
+            .expect("the key exists: checked above")
     }
 
     /// Removes `key` (expired or not) and returns its entry.
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let (key, entry) = self.entries.remove_entry(key)?;
+        self.touched.keys.push(key.clone());
         self.used_memory_bytes -= entry_memory_bytes(&key, &entry.value, entry.expires_at_ms);
         if let Some(at) = entry.expires_at_ms {
             let removed = self.deadlines.remove(&(at, key.clone()));
@@ -192,6 +256,7 @@ impl Keyspace {
         if let Some(entry) = self.entries.get_mut(&key) {
             entry.expires_at_ms = expires_at_ms;
         }
+        self.touched.keys.push(key);
         true
     }
 
@@ -217,7 +282,16 @@ impl Keyspace {
 
     /// Removes every key.
     pub fn clear(&mut self) {
+        let flushed = !self.entries.is_empty() || self.touched.flushed;
+        let mut touched = std::mem::take(&mut self.touched);
         *self = Keyspace::new();
+        touched.flushed = flushed;
+        self.touched = touched;
+    }
+
+    /// The keys changed since the last call (see the module docs), leaving the record empty.
+    pub fn take_touched(&mut self) -> Touched {
+        std::mem::take(&mut self.touched)
     }
 
     /// Live entries in SCAN order (a content-determined order), e.g. for `KEYS`.

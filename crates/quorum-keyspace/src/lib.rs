@@ -1,5 +1,6 @@
-//! The data model of one shard's state machine: [`Value`]s, the [`Keyspace`] map with its
-//! index of absolute expiry deadlines, SCAN cursors, glob matching and snapshot encoding.
+//! The data model of one shard's state machine: [`Value`]s (strings and the collections in
+//! `collections/`), the [`Keyspace`] map with its index of absolute expiry deadlines, SCAN
+//! cursors, glob matching, snapshot encoding and digests.
 //!
 //! Everything here is deterministic: no clock (callers pass `now_ms`, decided by the Raft
 //! leader), no randomness (callers pass seeds), no hasher whose seed shows in any output.
@@ -8,6 +9,7 @@
 //! Not here: command parsing and replies (`quorum-commands`), checksums and compression of
 //! snapshots (the storage layer), and any I/O.
 
+mod collections;
 mod digest;
 mod glob;
 mod keyspace;
@@ -15,9 +17,10 @@ mod scan;
 mod snapshot;
 mod value;
 
+pub use collections::{HashValue, ListValue, SetValue, ZSetKey, ZSetValue};
 pub use digest::{digest_hex, DIGEST_BYTES};
 pub use glob::GlobPattern;
-pub use keyspace::{Entry, Keyspace};
+pub use keyspace::{Entry, Keyspace, Touched};
 pub use scan::ScanPage;
 pub use snapshot::{SnapshotDecodeError, SNAPSHOT_FORMAT_VERSION};
 pub use value::Value;

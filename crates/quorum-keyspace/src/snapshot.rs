@@ -5,10 +5,16 @@
 //! ```text
 //! magic "QKS" | version u8 | entry_count u64 | entry*
 //! entry = key_len u64 | key | has_deadline u8 (0|1) | [deadline_ms u64] | value
-//! value = tag u8 (0 = string) | len u64 | bytes
+//! value = 0 string | len u64 | bytes
+//!       | 1 hash   | count u64 | (field, value)*      each as len u64 | bytes
+//!       | 2 list   | count u64 | element*             head first
+//!       | 3 set    | count u64 | member*
+//!       | 4 zset   | count u64 | (member, score f64 bits u64)*   lowest score first
 //! ```
 //!
-//! Entries are sorted by key, so equal keyspaces encode to equal bytes. Decoding treats the
+//! Version 1 (before collections) had only tag 0 and is still read. Entries are sorted by
+//! key, and hashes and sets keep their iteration order (which is what their scans and random
+//! picks follow), so replicas with equal state encode equal bytes. Decoding treats the
 //! input as untrusted: every length is checked against the bytes that remain before anything
 //! is allocated, and unknown tags, duplicate keys or trailing bytes are errors, never panics.
 //!
@@ -17,13 +23,20 @@
 use bytes::Bytes;
 use thiserror::Error;
 
+use crate::collections::{HashValue, ListValue, SetValue, ZSetValue};
 use crate::keyspace::Keyspace;
 use crate::value::Value;
 
 const MAGIC: &[u8; 3] = b"QKS";
 /// The format version written by [`Keyspace::encode_snapshot`].
-pub const SNAPSHOT_FORMAT_VERSION: u8 = 1;
+pub const SNAPSHOT_FORMAT_VERSION: u8 = 2;
+/// The oldest format version [`Keyspace::decode_snapshot`] still reads.
+const OLDEST_READABLE_VERSION: u8 = 1;
 const VALUE_TAG_STR: u8 = 0;
+const VALUE_TAG_HASH: u8 = 1;
+const VALUE_TAG_LIST: u8 = 2;
+const VALUE_TAG_SET: u8 = 3;
+const VALUE_TAG_ZSET: u8 = 4;
 
 /// Why snapshot bytes could not be decoded.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -56,6 +69,15 @@ pub enum SnapshotDecodeError {
         /// Where the second copy starts.
         offset: usize,
     },
+    /// A collection is empty, repeats an element, or has a NaN score: states that no
+    /// command produces.
+    #[error("invalid {what} value at byte {offset}")]
+    BadValue {
+        /// What is wrong.
+        what: &'static str,
+        /// Where the value starts.
+        offset: usize,
+    },
     /// Bytes remain after the last entry.
     #[error("{0} trailing bytes after the last entry")]
     TrailingBytes(usize),
@@ -76,12 +98,7 @@ impl Keyspace {
                     put_u64(out, at);
                 }
             }
-            match &entry.value {
-                Value::Str(bytes) => {
-                    out.push(VALUE_TAG_STR);
-                    put_bytes(out, bytes);
-                }
-            }
+            encode_value(out, &entry.value);
         }
     }
 
@@ -92,7 +109,7 @@ impl Keyspace {
             return Err(SnapshotDecodeError::BadMagic);
         }
         let version = r.u8()?;
-        if version != SNAPSHOT_FORMAT_VERSION {
+        if !(OLDEST_READABLE_VERSION..=SNAPSHOT_FORMAT_VERSION).contains(&version) {
             return Err(SnapshotDecodeError::UnsupportedVersion(version));
         }
         let count = r.u64()?;
@@ -107,20 +124,122 @@ impl Keyspace {
                 1 => Some(r.u64()?),
                 tag => return Err(r.bad_tag("deadline", tag)),
             };
-            let value = match r.u8()? {
-                VALUE_TAG_STR => Value::Str(Bytes::copy_from_slice(r.len_prefixed()?)),
-                tag => return Err(r.bad_tag("value", tag)),
-            };
+            let value = decode_value(&mut r, version)?;
             if ks.get_including_expired(&key).is_some() {
                 return Err(SnapshotDecodeError::DuplicateKey { offset });
             }
             ks.insert(key, value, expires_at_ms);
         }
+        // Loading is not a change any client could have seen.
+        ks.take_touched();
         match bytes.len() - r.pos {
             0 => Ok(ks),
             n => Err(SnapshotDecodeError::TrailingBytes(n)),
         }
     }
+}
+
+fn encode_value(out: &mut Vec<u8>, value: &Value) {
+    match value {
+        Value::Str(bytes) => {
+            out.push(VALUE_TAG_STR);
+            put_bytes(out, bytes);
+        }
+        Value::Hash(hash) => {
+            out.push(VALUE_TAG_HASH);
+            put_u64(out, hash.len() as u64);
+            for (field, value) in hash.iter() {
+                put_bytes(out, field);
+                put_bytes(out, value);
+            }
+        }
+        Value::List(list) => {
+            out.push(VALUE_TAG_LIST);
+            put_u64(out, list.len() as u64);
+            for element in list.iter() {
+                put_bytes(out, element);
+            }
+        }
+        Value::Set(set) => {
+            out.push(VALUE_TAG_SET);
+            put_u64(out, set.len() as u64);
+            for member in set.iter() {
+                put_bytes(out, member);
+            }
+        }
+        Value::ZSet(zset) => {
+            out.push(VALUE_TAG_ZSET);
+            put_u64(out, zset.len() as u64);
+            for (member, score) in zset.iter() {
+                put_bytes(out, member);
+                put_u64(out, score.to_bits());
+            }
+        }
+    }
+}
+
+/// Decodes one value. No allocation is sized by a count read from the input: each element
+/// consumes at least eight bytes, so a lying count runs into `Truncated`.
+fn decode_value(r: &mut Reader<'_>, version: u8) -> Result<Value, SnapshotDecodeError> {
+    let offset = r.pos;
+    let tag = r.u8()?;
+    if tag == VALUE_TAG_STR {
+        return Ok(Value::Str(Bytes::copy_from_slice(r.len_prefixed()?)));
+    }
+    if version < 2 || tag > VALUE_TAG_ZSET {
+        return Err(r.bad_tag("value", tag));
+    }
+    let count = r.u64()?;
+    let bad = |what| SnapshotDecodeError::BadValue { what, offset };
+    if count == 0 {
+        return Err(bad("empty collection"));
+    }
+    let next = |r: &mut Reader<'_>| {
+        Ok::<_, SnapshotDecodeError>(Bytes::copy_from_slice(r.len_prefixed()?))
+    };
+    let value = match tag {
+        VALUE_TAG_HASH => {
+            let mut hash = HashValue::new();
+            for _ in 0..count {
+                let (field, value) = (next(r)?, next(r)?);
+                if hash.insert(field, value).is_some() {
+                    return Err(bad("duplicate hash field"));
+                }
+            }
+            Value::Hash(hash)
+        }
+        VALUE_TAG_LIST => {
+            let mut list = ListValue::new();
+            for _ in 0..count {
+                list.push_back(next(r)?);
+            }
+            Value::List(list)
+        }
+        VALUE_TAG_SET => {
+            let mut set = SetValue::new();
+            for _ in 0..count {
+                if !set.insert(next(r)?) {
+                    return Err(bad("duplicate set member"));
+                }
+            }
+            Value::Set(set)
+        }
+        _ => {
+            let mut zset = ZSetValue::new();
+            for _ in 0..count {
+                let member = next(r)?;
+                let score = f64::from_bits(r.u64()?);
+                if score.is_nan() {
+                    return Err(bad("NaN score"));
+                }
+                if zset.insert(member, score).is_some() {
+                    return Err(bad("duplicate sorted-set member"));
+                }
+            }
+            Value::ZSet(zset)
+        }
+    };
+    Ok(value)
 }
 
 fn put_u64(out: &mut Vec<u8>, n: u64) {
@@ -195,7 +314,45 @@ mod tests {
             None,
         );
         ks.insert(Bytes::from_static(b""), Value::Str(Bytes::new()), None);
+        let b = Bytes::copy_from_slice;
+        let hash = [(b(b"f"), b(b"v")), (b(b"a"), b(b""))]
+            .into_iter()
+            .collect();
+        ks.insert(b(b"h"), Value::Hash(hash), None);
+        let list = [b(b"x"), b(b"x"), b(b"y")].into_iter().collect();
+        ks.insert(b(b"l"), Value::List(list), Some(5));
+        let set = [b(b"m2"), b(b"m1")].into_iter().collect();
+        ks.insert(b(b"s"), Value::Set(set), None);
+        let zset = [(b(b"z1"), f64::INFINITY), (b(b"z0"), -1.5)]
+            .into_iter()
+            .collect();
+        ks.insert(b(b"z"), Value::ZSet(zset), None);
         ks
+    }
+
+    #[test]
+    fn version_1_snapshots_still_load() {
+        // A version-1 snapshot (strings only) as the previous format wrote it: key "k" with
+        // deadline 7 holding "v".
+        let mut v1 = b"QKS\x01".to_vec();
+        v1.extend_from_slice(&1u64.to_le_bytes());
+        v1.extend_from_slice(&1u64.to_le_bytes());
+        v1.extend_from_slice(b"k\x01");
+        v1.extend_from_slice(&7u64.to_le_bytes());
+        v1.push(0);
+        v1.extend_from_slice(&1u64.to_le_bytes());
+        v1.extend_from_slice(b"v");
+        let ks = Keyspace::decode_snapshot(&v1).unwrap();
+        let entry = ks.get_including_expired(b"k").unwrap();
+        assert_eq!(entry.value, Value::Str(Bytes::from_static(b"v")));
+        assert_eq!(entry.expires_at_ms, Some(7));
+        // Collections did not exist in version 1.
+        let mut with_hash = v1[..v1.len() - 10].to_vec();
+        with_hash.push(VALUE_TAG_HASH);
+        assert!(matches!(
+            Keyspace::decode_snapshot(&with_hash),
+            Err(SnapshotDecodeError::BadTag { what: "value", .. })
+        ));
     }
 
     fn encode(ks: &Keyspace) -> Vec<u8> {
@@ -209,8 +366,9 @@ mod tests {
         let bytes = encode(&sample());
         let decoded = Keyspace::decode_snapshot(&bytes).unwrap();
         assert_eq!(encode(&decoded), bytes);
-        assert_eq!(decoded.len(), 3);
-        assert_eq!(decoded.expires_count(), 1);
+        assert_eq!(decoded.len(), 7);
+        assert_eq!(decoded.digest(), sample().digest());
+        assert_eq!(decoded.expires_count(), 2);
         assert_eq!(decoded.used_memory_bytes(), sample().used_memory_bytes());
     }
 
@@ -238,7 +396,7 @@ mod tests {
             );
         }
         // A huge count and a huge length must not allocate or panic.
-        let mut huge = b"QKS\x01".to_vec();
+        let mut huge = b"QKS\x02".to_vec();
         huge.extend_from_slice(&u64::MAX.to_le_bytes());
         huge.extend_from_slice(&u64::MAX.to_le_bytes());
         assert!(matches!(

@@ -12,6 +12,7 @@
 pub mod blocking;
 #[cfg(feature = "chaos-bugs")]
 pub mod chaos_bugs;
+mod entry_codec;
 mod log_store;
 mod proposal;
 pub mod runtime;
@@ -20,6 +21,7 @@ mod state_machine;
 
 use std::io::Cursor;
 
+pub use entry_codec::{decode_entry, encode_entry, ENTRY_FORMAT_VERSION};
 pub use log_store::{LogIntegrityError, LogStore};
 pub use proposal::{Op, Proposal, ProposalReply};
 pub use runtime::{QuorumInstant, QuorumRuntime};

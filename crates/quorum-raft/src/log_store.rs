@@ -278,7 +278,8 @@ fn sync_and_complete(
 }
 
 fn decode_entry(index: u64, bytes: &[u8]) -> Result<Entry<TypeConfig>, StorageError<NodeId>> {
-    bincode::deserialize(bytes).map_err(|e| StorageIOError::read_log_at_index(index, &e).into())
+    crate::entry_codec::decode_entry(bytes)
+        .map_err(|e| StorageIOError::read_log_at_index(index, &e).into())
 }
 
 fn bounds(range: &impl RangeBounds<u64>) -> (u64, u64) {
@@ -386,7 +387,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     {
         let mut encoded: Vec<(u64, Bytes)> = Vec::new();
         for entry in entries {
-            let bytes = bincode::serialize(&entry)
+            let bytes = crate::entry_codec::encode_entry(&entry)
                 .map_err(|e| StorageIOError::write_log_entry(entry.log_id, &e))?;
             encoded.push((entry.log_id.index, Bytes::from(bytes)));
         }
@@ -464,7 +465,10 @@ mod tests {
                     log_id: log_id(1, 1, index),
                     payload: EntryPayload::Blank,
                 };
-                (index, Bytes::from(bincode::serialize(&entry).unwrap()))
+                (
+                    index,
+                    Bytes::from(crate::entry_codec::encode_entry(&entry).unwrap()),
+                )
             })
             .collect();
         engine.append(crate::DATA_GROUP, &entries).unwrap();
@@ -495,7 +499,10 @@ mod tests {
         engine
             .append(
                 crate::DATA_GROUP,
-                &[(21, Bytes::from(bincode::serialize(&entry).unwrap()))],
+                &[(
+                    21,
+                    Bytes::from(crate::entry_codec::encode_entry(&entry).unwrap()),
+                )],
             )
             .expect("an append right after the purge point");
         let state = rt.block_on(log.get_log_state()).unwrap();

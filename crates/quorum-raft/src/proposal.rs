@@ -38,6 +38,9 @@ pub struct Proposal {
     /// Wall-clock time in Unix milliseconds, stamped by the leader right before proposing.
     /// Replicas never read their own clock during apply.
     pub time_ms: u64,
+    /// Seed of the proposal's random choices (SPOP, SRANDMEMBER, ...), drawn by the leader
+    /// with its time stamp, so that every replica chooses alike.
+    pub seed: u64,
     /// The operations, applied in order.
     pub ops: Vec<Op>,
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use openraft::{EntryPayload, StoredMembership};
 use quorum_commands::ApplyContext;
-use quorum_keyspace::Keyspace;
+use quorum_keyspace::{Keyspace, Touched};
 use quorum_resp::Frame;
 use quorum_types::ErrorReply;
 use serde::{Deserialize, Serialize};
@@ -48,6 +48,17 @@ pub struct StateMachine {
     /// when a new leader's wall clock is behind the old one's.
     pub clock_ms: u64,
     sessions: BTreeMap<u64, ProposerSession>,
+    /// Keys changed since the server last took them; not part of the replicated state.
+    touched: Touched,
+}
+
+/// Most changed keys remembered between two takes (see [`StateMachine::take_touched`]).
+const TOUCHED_KEYS_MAX: usize = 4096;
+
+/// The seed of the `index`-th command of a proposal: distinct per command, a pure function
+/// of the logged seed.
+fn op_seed(seed: u64, index: usize) -> u64 {
+    seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// The header of encoded state-machine data (everything except the keyspace).
@@ -129,24 +140,55 @@ impl StateMachine {
             };
         }
 
-        let ctx = ApplyContext { now_ms };
-        let frames: Vec<Frame> = proposal
-            .ops
-            .iter()
-            .map(|op| match op {
-                Op::Command(args) => quorum_commands::apply_write(&mut self.keyspace, args, &ctx),
-                Op::Expire(keys) => {
-                    let removed = quorum_commands::apply_expire(&mut self.keyspace, keys, now_ms);
-                    Frame::Integer(removed as i64)
+        let mut frames: Vec<Frame> = Vec::with_capacity(proposal.ops.len());
+        for (index, op) in proposal.ops.iter().enumerate() {
+            let (frame, touched) = match op {
+                Op::Command(args) => {
+                    // Each command of the batch draws its own stream from the leader's seed.
+                    let ctx = ApplyContext {
+                        now_ms,
+                        seed: op_seed(proposal.seed, index),
+                    };
+                    quorum_commands::apply_write_touching(&mut self.keyspace, args, &ctx)
                 }
-            })
-            .collect();
+                Op::Expire(keys) => {
+                    let (removed, touched) =
+                        quorum_commands::apply_expire_touching(&mut self.keyspace, keys, now_ms);
+                    (Frame::Integer(removed as i64), touched)
+                }
+            };
+            self.record_touched(touched);
+            frames.push(frame);
+        }
         let session = self
             .sessions
             .get_mut(&proposal.proposer)
             .expect("session inserted above");
         session.replies.insert(proposal.seq, frames.clone());
         ProposalReply { frames }
+    }
+
+    /// Adds keys changed by an applied command to the record the server takes. Bounded: past
+    /// [`TOUCHED_KEYS_MAX`] keys the record collapses to "everything may have changed",
+    /// which waiters handle by checking every key they wait for.
+    fn record_touched(&mut self, touched: Touched) {
+        if self.touched.flushed {
+            return;
+        }
+        if touched.flushed || self.touched.keys.len() + touched.keys.len() > TOUCHED_KEYS_MAX {
+            self.touched = Touched {
+                keys: Vec::new(),
+                flushed: true,
+            };
+            return;
+        }
+        self.touched.keys.extend(touched.keys);
+    }
+
+    /// The keys changed by entries applied since the last call (see [`Touched`]); the
+    /// server wakes clients blocked on them.
+    pub fn take_touched(&mut self) -> Touched {
+        std::mem::take(&mut self.touched)
     }
 
     fn forget_idle_proposers(&mut self, now_ms: u64) {
@@ -203,6 +245,11 @@ impl StateMachine {
             keyspace,
             clock_ms: header.clock_ms,
             sessions: header.sessions,
+            touched: Touched {
+                keys: Vec::new(),
+                // A state replaced by a snapshot may differ in any key.
+                flushed: true,
+            },
         })
     }
 }
@@ -228,6 +275,7 @@ mod tests {
             seq,
             floor,
             time_ms: 1_000 + seq,
+            seed: seq,
             ops,
         }
     }

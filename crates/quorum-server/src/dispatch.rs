@@ -93,7 +93,7 @@ pub async fn execute_pipeline(
                 continue;
             }
         };
-        match spec.kind {
+        match spec.kind() {
             Kind::Write => {
                 if let Err(e) = quorum_commands::precheck_write(&args) {
                     slots.push(Slot::Ready(Frame::Error(e)));

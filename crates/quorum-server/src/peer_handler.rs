@@ -25,8 +25,7 @@ impl PeerHandler for NodePeerHandler {
                 leader: node.cluster.leader(),
             });
         }
-        // The leader decides the time of every write.
-        request.time_ms = node.seams.clock.now_unix_ms();
+        crate::proposer::stamp_on_leader(&node.seams, &mut request);
         let write = node.cluster.raft.client_write(request);
         match tokio::time::timeout(node.request_timeout(), write).await {
             Err(_) => Err(PeerError::Unavailable(

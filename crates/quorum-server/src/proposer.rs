@@ -129,6 +129,7 @@ async fn batch_loop(shared: Arc<Shared>, mut queue: mpsc::Receiver<PendingWrite>
             seq,
             floor,
             time_ms: 0,
+            seed: 0,
             ops,
         };
         tokio::spawn(propose(shared.clone(), proposal, replies, permit));
@@ -225,14 +226,22 @@ impl From<String> for Refusal {
     }
 }
 
-/// Proposes on this node, which believes it leads. The leader stamps the time here.
+/// Stamps a proposal with what only the leader decides: the time of its writes and the seed
+/// of their random choices. Every proposal is stamped here, whether it came from this node
+/// or was forwarded.
+pub(crate) fn stamp_on_leader(seams: &Seams, proposal: &mut Proposal) {
+    proposal.time_ms = seams.clock.now_unix_ms();
+    proposal.seed = seams.entropy.next_u64();
+}
+
+/// Proposes on this node, which believes it leads. The leader stamps the proposal here.
 pub(crate) async fn propose_locally_stamped(
     cluster: &ClusterView,
     seams: &Seams,
     mut proposal: Proposal,
     deadline: Instant,
 ) -> Result<(u64, ProposalReply), String> {
-    proposal.time_ms = seams.clock.now_unix_ms();
+    stamp_on_leader(seams, &mut proposal);
     match timeout_at(deadline, cluster.raft.client_write(proposal)).await {
         Err(_) => Err("timed out waiting for commit".to_string()),
         Ok(Ok(response)) => Ok((response.log_id.index, response.data)),

@@ -13,41 +13,54 @@ use quorum_types::ErrorReply;
 
 use super::{get_string, store_keep_ttl};
 use crate::parse::{arg, format_float_human, parse_f64, parse_i64, string_to_f64, string_to_i64};
-use crate::Reply;
+use crate::{Reply, WriteCx};
 
-/// The signed amount an integer counter command adds.
-fn increment(name: &str, args: &[Bytes]) -> Result<i64, ErrorReply> {
-    match name {
-        "incr" => Ok(1),
-        "decr" => Ok(-1),
-        "incrby" => parse_i64(arg(args, 2)?),
-        "decrby" => {
-            let n = parse_i64(arg(args, 2)?)?;
-            n.checked_neg().ok_or_else(ErrorReply::decrement_overflow)
-        }
-        _ => Err(crate::unhandled_name(name)),
-    }
+pub(crate) fn precheck_incrby(args: &[Bytes]) -> Result<(), ErrorReply> {
+    parse_i64(arg(args, 2)?).map(drop)
 }
 
-pub(crate) fn precheck(name: &str, args: &[Bytes]) -> Result<(), ErrorReply> {
-    match name {
-        "incrbyfloat" => parse_f64(arg(args, 2)?).map(drop),
-        _ => increment(name, args).map(drop),
-    }
+pub(crate) fn precheck_decrby(args: &[Bytes]) -> Result<(), ErrorReply> {
+    decrement(args).map(drop)
 }
 
-pub(crate) fn apply(name: &str, ks: &mut Keyspace, args: &[Bytes], now_ms: u64) -> Reply {
-    let key = arg(args, 1)?;
-    if name == "incrbyfloat" {
-        return incr_by_float(ks, key, arg(args, 2)?, now_ms);
-    }
-    let by = increment(name, args)?;
-    let current = match get_string(ks, key, now_ms)? {
+pub(crate) fn precheck_incrbyfloat(args: &[Bytes]) -> Result<(), ErrorReply> {
+    parse_f64(arg(args, 2)?).map(drop)
+}
+
+/// DECRBY's amount, negated (the most negative integer cannot be).
+fn decrement(args: &[Bytes]) -> Result<i64, ErrorReply> {
+    let n = parse_i64(arg(args, 2)?)?;
+    n.checked_neg().ok_or_else(ErrorReply::decrement_overflow)
+}
+
+pub(crate) fn incr(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    add(cx, arg(args, 1)?, 1)
+}
+
+pub(crate) fn decr(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    add(cx, arg(args, 1)?, -1)
+}
+
+pub(crate) fn incrby(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    add(cx, arg(args, 1)?, parse_i64(arg(args, 2)?)?)
+}
+
+pub(crate) fn decrby(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    add(cx, arg(args, 1)?, decrement(args)?)
+}
+
+pub(crate) fn incrbyfloat(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    incr_by_float(cx.ks, arg(args, 1)?, arg(args, 2)?, cx.now_ms)
+}
+
+/// Adds `by` to the integer under `key` (0 when absent), refusing overflow.
+fn add(cx: &mut WriteCx<'_>, key: &Bytes, by: i64) -> Reply {
+    let current = match get_string(cx.ks, key, cx.now_ms)? {
         None => 0,
         Some(text) => string_to_i64(text).ok_or_else(ErrorReply::not_integer)?,
     };
     let next = current.checked_add(by).ok_or_else(ErrorReply::overflow)?;
-    store_keep_ttl(ks, key, Bytes::from(next.to_string()));
+    store_keep_ttl(cx.ks, key, Bytes::from(next.to_string()));
     Ok(Frame::Integer(next))
 }
 

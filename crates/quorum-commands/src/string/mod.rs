@@ -1,5 +1,5 @@
 //! Redis's `string` group: GET/SET and friends (`set.rs`), counters (`counter.rs`) and
-//! byte-range commands (`range.rs`). This file routes names to handlers.
+//! byte-range commands (`range.rs`). This file holds the group's rows of the command table.
 //!
 //! Not here: key-level commands (DEL, EXPIRE, ...: `generic.rs`, `expire.rs`).
 
@@ -11,40 +11,35 @@ use bytes::Bytes;
 use quorum_keyspace::{Keyspace, Value};
 use quorum_types::ErrorReply;
 
-use crate::Reply;
+use crate::table::{command_rows, no_precheck, CommandSpec, Handler, Keys};
 
 /// Largest string a command may build: Redis's default `proto-max-bulk-len`. A constant,
 /// not a per-node setting, because every replica must reach the same verdict.
 pub(crate) const STRING_BYTES_MAX: u64 = 512 * 1024 * 1024;
 
-pub(crate) fn precheck(name: &str, args: &[Bytes]) -> Result<(), ErrorReply> {
-    match name {
-        "set" | "setex" | "psetex" | "getex" | "mset" | "msetnx" => set::precheck(name, args),
-        "incrby" | "decrby" | "incrbyfloat" => counter::precheck(name, args),
-        "setrange" => range::precheck(name, args),
-        _ => Ok(()),
-    }
-}
-
-pub(crate) fn apply(name: &str, ks: &mut Keyspace, args: &[Bytes], now_ms: u64) -> Reply {
-    match name {
-        "set" | "setnx" | "setex" | "psetex" | "getset" | "getdel" | "getex" | "mset"
-        | "msetnx" => set::apply(name, ks, args, now_ms),
-        "incr" | "decr" | "incrby" | "decrby" | "incrbyfloat" => {
-            counter::apply(name, ks, args, now_ms)
-        }
-        "append" | "setrange" => range::apply(name, ks, args, now_ms),
-        _ => Err(crate::unhandled_name(name)),
-    }
-}
-
-pub(crate) fn read(name: &str, ks: &Keyspace, args: &[Bytes], now_ms: u64) -> Reply {
-    match name {
-        "get" | "mget" => set::read(name, ks, args, now_ms),
-        "strlen" | "getrange" => range::read(name, ks, args, now_ms),
-        _ => Err(crate::unhandled_name(name)),
-    }
-}
+/// This group's rows of the command table.
+pub(crate) static COMMANDS: &[CommandSpec] = command_rows! {
+    { "get", 2, ["readonly", "fast"], Keys::range(1, 1, 1), Handler::Read(set::get), "string", ["@read", "@string", "@fast"], [], "1.0.0", "Get the value of a key" }
+    { "set", -3, ["write", "denyoom"], Keys::range(1, 1, 1), Handler::Write(set::precheck_set, set::set), "string", ["@write", "@string", "@slow"], [], "1.0.0", "Set the string value of a key" }
+    { "setnx", 3, ["write", "denyoom", "fast"], Keys::range(1, 1, 1), Handler::Write(no_precheck, set::setnx), "string", ["@write", "@string", "@fast"], [], "1.0.0", "Set the value of a key, only if the key does not exist" }
+    { "setex", 4, ["write", "denyoom"], Keys::range(1, 1, 1), Handler::Write(set::precheck_setex, set::setex), "string", ["@write", "@string", "@slow"], [], "2.0.0", "Set the value and expiration of a key" }
+    { "psetex", 4, ["write", "denyoom"], Keys::range(1, 1, 1), Handler::Write(set::precheck_psetex, set::psetex), "string", ["@write", "@string", "@slow"], [], "2.6.0", "Set the value and expiration in milliseconds of a key" }
+    { "getset", 3, ["write", "denyoom", "fast"], Keys::range(1, 1, 1), Handler::Write(no_precheck, set::getset), "string", ["@write", "@string", "@fast"], [], "1.0.0", "Set the string value of a key and return its old value" }
+    { "getdel", 2, ["write", "fast"], Keys::range(1, 1, 1), Handler::Write(no_precheck, set::getdel), "string", ["@write", "@string", "@fast"], [], "6.2.0", "Get the value of a key and delete the key" }
+    { "getex", -2, ["write", "fast"], Keys::range(1, 1, 1), Handler::Write(set::precheck_getex, set::getex), "string", ["@write", "@string", "@fast"], [], "6.2.0", "Get the value of a key and optionally set its expiration" }
+    { "mget", -2, ["readonly", "fast"], Keys::range(1, -1, 1), Handler::Read(set::mget), "string", ["@read", "@string", "@fast"], ["request_policy:multi_shard"], "1.0.0", "Get the values of all the given keys" }
+    { "mset", -3, ["write", "denyoom"], Keys::range(1, -1, 2), Handler::Write(set::precheck_mset, set::mset), "string", ["@write", "@string", "@slow"], ["request_policy:multi_shard", "response_policy:all_succeeded"], "1.0.1", "Set multiple keys to multiple values" }
+    { "msetnx", -3, ["write", "denyoom"], Keys::range(1, -1, 2), Handler::Write(set::precheck_mset, set::msetnx), "string", ["@write", "@string", "@slow"], ["request_policy:multi_shard", "response_policy:agg_min"], "1.0.1", "Set multiple keys to multiple values, only if none of the keys exist" }
+    { "append", 3, ["write", "denyoom", "fast"], Keys::range(1, 1, 1), Handler::Write(no_precheck, range::append), "string", ["@write", "@string", "@fast"], [], "2.0.0", "Append a value to a key" }
+    { "strlen", 2, ["readonly", "fast"], Keys::range(1, 1, 1), Handler::Read(range::strlen), "string", ["@read", "@string", "@fast"], [], "2.2.0", "Get the length of the value stored in a key" }
+    { "incr", 2, ["write", "denyoom", "fast"], Keys::range(1, 1, 1), Handler::Write(no_precheck, counter::incr), "string", ["@write", "@string", "@fast"], [], "1.0.0", "Increment the integer value of a key by one" }
+    { "decr", 2, ["write", "denyoom", "fast"], Keys::range(1, 1, 1), Handler::Write(no_precheck, counter::decr), "string", ["@write", "@string", "@fast"], [], "1.0.0", "Decrement the integer value of a key by one" }
+    { "incrby", 3, ["write", "denyoom", "fast"], Keys::range(1, 1, 1), Handler::Write(counter::precheck_incrby, counter::incrby), "string", ["@write", "@string", "@fast"], [], "1.0.0", "Increment the integer value of a key by the given amount" }
+    { "decrby", 3, ["write", "denyoom", "fast"], Keys::range(1, 1, 1), Handler::Write(counter::precheck_decrby, counter::decrby), "string", ["@write", "@string", "@fast"], [], "1.0.0", "Decrement the integer value of a key by the given number" }
+    { "incrbyfloat", 3, ["write", "denyoom", "fast"], Keys::range(1, 1, 1), Handler::Write(counter::precheck_incrbyfloat, counter::incrbyfloat), "string", ["@write", "@string", "@fast"], [], "2.6.0", "Increment the float value of a key by the given amount" }
+    { "getrange", 4, ["readonly"], Keys::range(1, 1, 1), Handler::Read(range::getrange), "string", ["@read", "@string", "@slow"], [], "2.4.0", "Get a substring of the string stored at a key" }
+    { "setrange", 4, ["write", "denyoom"], Keys::range(1, 1, 1), Handler::Write(range::precheck_setrange, range::setrange), "string", ["@write", "@string", "@slow"], [], "2.2.0", "Overwrite part of a string at key starting at the specified offset" }
+};
 
 /// The string under `key`, `None` when absent or expired, `WRONGTYPE` for another type.
 pub(crate) fn get_string<'a>(

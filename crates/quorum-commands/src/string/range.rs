@@ -6,13 +6,13 @@
 //! Not here: whole-value commands (`set.rs`).
 
 use bytes::{Bytes, BytesMut};
-use quorum_keyspace::{Keyspace, Value};
+use quorum_keyspace::Value;
 use quorum_resp::Frame;
 use quorum_types::ErrorReply;
 
 use super::{get_string, store_keep_ttl, STRING_BYTES_MAX};
 use crate::parse::{arg, parse_i64};
-use crate::Reply;
+use crate::{ReadCx, Reply, WriteCx};
 
 /// SETRANGE's offset: a non-negative integer.
 fn offset(args: &[Bytes]) -> Result<u64, ErrorReply> {
@@ -28,47 +28,44 @@ fn check_length(offset: u64, len: usize) -> Result<usize, ErrorReply> {
     }
 }
 
-pub(crate) fn precheck(_name: &str, args: &[Bytes]) -> Result<(), ErrorReply> {
+pub(crate) fn precheck_setrange(args: &[Bytes]) -> Result<(), ErrorReply> {
     offset(args).map(drop)
 }
 
-pub(crate) fn apply(name: &str, ks: &mut Keyspace, args: &[Bytes], now_ms: u64) -> Reply {
-    let key = arg(args, 1)?;
-    match name {
-        "append" => {
-            let tail = arg(args, 2)?;
-            let Some(current) = get_string(ks, key, now_ms)? else {
-                ks.insert(key.clone(), Value::Str(tail.clone()), None);
-                return Ok(Frame::Integer(tail.len() as i64));
-            };
-            let total = check_length(current.len() as u64, tail.len())?;
-            ks.update_value(key, |value| {
-                let Value::Str(bytes) = value;
-                *bytes = extend(std::mem::take(bytes), tail);
-            });
-            Ok(Frame::Integer(total as i64))
+pub(crate) fn append(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    let (ks, key, tail) = (&mut *cx.ks, arg(args, 1)?, arg(args, 2)?);
+    let Some(current) = get_string(ks, key, cx.now_ms)? else {
+        ks.insert(key.clone(), Value::Str(tail.clone()), None);
+        return Ok(Frame::Integer(tail.len() as i64));
+    };
+    let total = check_length(current.len() as u64, tail.len())?;
+    ks.update_value(key, |value| {
+        if let Value::Str(bytes) = value {
+            *bytes = extend(std::mem::take(bytes), tail);
         }
-        "setrange" => {
-            let offset = offset(args)?;
-            let patch = arg(args, 3)?;
-            let current = get_string(ks, key, now_ms)?;
-            if patch.is_empty() {
-                // Nothing to write: reply the current length and create nothing.
-                return Ok(Frame::Integer(current.map_or(0, |b| b.len()) as i64));
-            }
-            let end = check_length(offset, patch.len())?;
-            let start = offset as usize;
-            let mut bytes = BytesMut::from(current.map_or(&[][..], |b| &b[..]));
-            if bytes.len() < end {
-                bytes.resize(end, 0);
-            }
-            bytes[start..end].copy_from_slice(patch);
-            let len = bytes.len();
-            store_keep_ttl(ks, key, bytes.freeze());
-            Ok(Frame::Integer(len as i64))
-        }
-        _ => Err(crate::unhandled_name(name)),
+    });
+    Ok(Frame::Integer(total as i64))
+}
+
+pub(crate) fn setrange(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    let (ks, key) = (&mut *cx.ks, arg(args, 1)?);
+    let offset = offset(args)?;
+    let patch = arg(args, 3)?;
+    let current = get_string(ks, key, cx.now_ms)?;
+    if patch.is_empty() {
+        // Nothing to write: reply the current length and create nothing.
+        return Ok(Frame::Integer(current.map_or(0, |b| b.len()) as i64));
     }
+    let end = check_length(offset, patch.len())?;
+    let start = offset as usize;
+    let mut bytes = BytesMut::from(current.map_or(&[][..], |b| &b[..]));
+    if bytes.len() < end {
+        bytes.resize(end, 0);
+    }
+    bytes[start..end].copy_from_slice(patch);
+    let len = bytes.len();
+    store_keep_ttl(ks, key, bytes.freeze());
+    Ok(Frame::Integer(len as i64))
 }
 
 /// Appends `tail` to `bytes`, in place when this is the only reference (amortised growth
@@ -81,20 +78,18 @@ fn extend(bytes: Bytes, tail: &[u8]) -> Bytes {
     buf.freeze()
 }
 
-pub(crate) fn read(name: &str, ks: &Keyspace, args: &[Bytes], now_ms: u64) -> Reply {
-    let key = arg(args, 1)?;
-    match name {
-        "strlen" => Ok(Frame::Integer(
-            get_string(ks, key, now_ms)?.map_or(0, |b| b.len()) as i64,
-        )),
-        "getrange" => {
-            let start = parse_i64(arg(args, 2)?)?;
-            let end = parse_i64(arg(args, 3)?)?;
-            let bytes = get_string(ks, key, now_ms)?.cloned().unwrap_or_default();
-            Ok(Frame::Bulk(substring(&bytes, start, end)))
-        }
-        _ => Err(crate::unhandled_name(name)),
-    }
+pub(crate) fn strlen(cx: &ReadCx<'_>, args: &[Bytes]) -> Reply {
+    let current = get_string(cx.ks, arg(args, 1)?, cx.now_ms)?;
+    Ok(Frame::Integer(current.map_or(0, |b| b.len()) as i64))
+}
+
+pub(crate) fn getrange(cx: &ReadCx<'_>, args: &[Bytes]) -> Reply {
+    let start = parse_i64(arg(args, 2)?)?;
+    let end = parse_i64(arg(args, 3)?)?;
+    let bytes = get_string(cx.ks, arg(args, 1)?, cx.now_ms)?
+        .cloned()
+        .unwrap_or_default();
+    Ok(Frame::Bulk(substring(&bytes, start, end)))
 }
 
 /// GETRANGE's index arithmetic, as Redis's `getrangeCommand`: negative indexes count from

@@ -13,7 +13,7 @@ use quorum_types::ErrorReply;
 
 use super::get_string;
 use crate::parse::{arg, is_keyword, parse_i64, Args};
-use crate::Reply;
+use crate::{ReadCx, Reply, WriteCx};
 
 /// The options of SET or GETEX, as written (the TTL number not yet validated).
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -173,96 +173,144 @@ pub(crate) fn expire_ms(value: &[u8], seconds: bool, command: &str) -> Result<i6
     }
 }
 
-pub(crate) fn precheck(name: &str, args: &[Bytes]) -> Result<(), ErrorReply> {
-    match name {
-        "set" => parse_options(args, 3, Grammar::Set)?
-            .resolve_ttl(name)
-            .map(drop),
-        "getex" => parse_options(args, 2, Grammar::GetEx).map(drop),
-        "setex" | "psetex" => expire_ms(arg(args, 2)?, name == "setex", name).map(drop),
-        "mset" | "msetnx" if args.len().is_multiple_of(2) => Err(ErrorReply::wrong_arity(name)),
-        _ => Ok(()),
-    }
+pub(crate) fn precheck_set(args: &[Bytes]) -> Result<(), ErrorReply> {
+    parse_options(args, 3, Grammar::Set)?
+        .resolve_ttl("set")
+        .map(drop)
 }
 
-pub(crate) fn apply(name: &str, ks: &mut Keyspace, args: &[Bytes], now_ms: u64) -> Reply {
-    precheck(name, args)?;
-    let key = arg(args, 1)?;
-    let plain = SetOptions::default();
-    match name {
-        "set" => {
-            let opts = parse_options(args, 3, Grammar::Set)?;
-            let ttl = opts.resolve_ttl(name)?;
-            set(ks, key, arg(args, 2)?, &opts, ttl, name, now_ms)
-        }
-        "setnx" => {
-            let opts = SetOptions { nx: true, ..plain };
-            let reply = set(
-                ks,
-                key,
-                arg(args, 2)?,
-                &opts,
-                TtlOption::Unset,
-                name,
-                now_ms,
-            )?;
-            Ok(Frame::Integer(i64::from(reply != Frame::Null)))
-        }
-        "setex" | "psetex" => {
-            let ttl = TtlOption::RelativeMs(expire_ms(arg(args, 2)?, name == "setex", name)?);
-            set(ks, key, arg(args, 3)?, &plain, ttl, name, now_ms)
-        }
-        "getset" => {
-            let opts = SetOptions { get: true, ..plain };
-            set(
-                ks,
-                key,
-                arg(args, 2)?,
-                &opts,
-                TtlOption::Unset,
-                name,
-                now_ms,
-            )
-        }
-        "getdel" => {
-            let old = get_string(ks, key, now_ms)?.cloned();
-            if old.is_some() {
-                ks.remove(key);
-            }
-            Ok(Frame::optional_bulk(old))
-        }
-        "getex" => getex(ks, key, &parse_options(args, 2, Grammar::GetEx)?, now_ms),
-        "mset" => {
-            for pair in args[1..].chunks_exact(2) {
-                ks.insert(pair[0].clone(), Value::Str(pair[1].clone()), None);
-            }
-            Ok(Frame::ok())
-        }
-        "msetnx" => {
-            let pairs = args[1..].chunks_exact(2);
-            if pairs.clone().any(|pair| ks.contains(&pair[0], now_ms)) {
-                return Ok(Frame::Integer(0));
-            }
-            for pair in pairs {
-                ks.insert(pair[0].clone(), Value::Str(pair[1].clone()), None);
-            }
-            Ok(Frame::Integer(1))
-        }
-        _ => Err(crate::unhandled_name(name)),
+pub(crate) fn precheck_getex(args: &[Bytes]) -> Result<(), ErrorReply> {
+    parse_options(args, 2, Grammar::GetEx).map(drop)
+}
+
+pub(crate) fn precheck_setex(args: &[Bytes]) -> Result<(), ErrorReply> {
+    expire_ms(arg(args, 2)?, true, "setex").map(drop)
+}
+
+pub(crate) fn precheck_psetex(args: &[Bytes]) -> Result<(), ErrorReply> {
+    expire_ms(arg(args, 2)?, false, "psetex").map(drop)
+}
+
+/// MSET/MSETNX take key value pairs: an odd count is an arity error, as in Redis.
+pub(crate) fn precheck_mset(args: &[Bytes]) -> Result<(), ErrorReply> {
+    if args.len().is_multiple_of(2) {
+        let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+        return Err(ErrorReply::wrong_arity(&name));
     }
+    Ok(())
+}
+
+pub(crate) fn set(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    let opts = parse_options(args, 3, Grammar::Set)?;
+    let ttl = opts.resolve_ttl("set")?;
+    set_generic(cx, arg(args, 1)?, arg(args, 2)?, &opts, ttl, "set")
+}
+
+pub(crate) fn setnx(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    let opts = SetOptions {
+        nx: true,
+        ..SetOptions::default()
+    };
+    let reply = set_generic(
+        cx,
+        arg(args, 1)?,
+        arg(args, 2)?,
+        &opts,
+        TtlOption::Unset,
+        "setnx",
+    )?;
+    Ok(Frame::Integer(i64::from(reply != Frame::Null)))
+}
+
+pub(crate) fn setex(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    let ttl = TtlOption::RelativeMs(expire_ms(arg(args, 2)?, true, "setex")?);
+    set_generic(
+        cx,
+        arg(args, 1)?,
+        arg(args, 3)?,
+        &SetOptions::default(),
+        ttl,
+        "setex",
+    )
+}
+
+pub(crate) fn psetex(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    let ttl = TtlOption::RelativeMs(expire_ms(arg(args, 2)?, false, "psetex")?);
+    set_generic(
+        cx,
+        arg(args, 1)?,
+        arg(args, 3)?,
+        &SetOptions::default(),
+        ttl,
+        "psetex",
+    )
+}
+
+pub(crate) fn getset(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    let opts = SetOptions {
+        get: true,
+        ..SetOptions::default()
+    };
+    set_generic(
+        cx,
+        arg(args, 1)?,
+        arg(args, 2)?,
+        &opts,
+        TtlOption::Unset,
+        "getset",
+    )
+}
+
+pub(crate) fn getdel(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    let key = arg(args, 1)?;
+    let old = get_string(cx.ks, key, cx.now_ms)?.cloned();
+    if old.is_some() {
+        cx.ks.remove(key);
+    }
+    Ok(Frame::optional_bulk(old))
+}
+
+pub(crate) fn getex(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    let opts = parse_options(args, 2, Grammar::GetEx)?;
+    getex_with(cx.ks, arg(args, 1)?, &opts, cx.now_ms)
+}
+
+pub(crate) fn mset(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    precheck_mset(args)?;
+    for pair in args[1..].chunks_exact(2) {
+        cx.ks
+            .insert(pair[0].clone(), Value::Str(pair[1].clone()), None);
+    }
+    Ok(Frame::ok())
+}
+
+pub(crate) fn msetnx(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
+    precheck_mset(args)?;
+    let pairs = args[1..].chunks_exact(2);
+    if pairs
+        .clone()
+        .any(|pair| cx.ks.contains(&pair[0], cx.now_ms))
+    {
+        return Ok(Frame::Integer(0));
+    }
+    for pair in pairs {
+        cx.ks
+            .insert(pair[0].clone(), Value::Str(pair[1].clone()), None);
+    }
+    Ok(Frame::Integer(1))
 }
 
 /// SET's core, shared by SETNX, SETEX, PSETEX and GETSET as in Redis's `setGenericCommand`.
 /// Replies `OK`, or the old value with GET, or nil when NX/XX prevented the write.
-fn set(
-    ks: &mut Keyspace,
+fn set_generic(
+    cx: &mut WriteCx<'_>,
     key: &Bytes,
     value: &Bytes,
     opts: &SetOptions,
     ttl: TtlOption,
     command: &str,
-    now_ms: u64,
 ) -> Reply {
+    let (ks, now_ms) = (&mut *cx.ks, cx.now_ms);
     let deadline = ttl.deadline(command, now_ms)?;
     let old = if opts.get {
         Some(get_string(ks, key, now_ms)?.cloned())
@@ -291,7 +339,7 @@ fn set(
 
 /// GETEX, in Redis's order: options, then the key (nil when absent, before the TTL number
 /// is even looked at), then the type, then the TTL number.
-fn getex(ks: &mut Keyspace, key: &Bytes, opts: &SetOptions, now_ms: u64) -> Reply {
+fn getex_with(ks: &mut Keyspace, key: &Bytes, opts: &SetOptions, now_ms: u64) -> Reply {
     let Some(value) = get_string(ks, key, now_ms)?.cloned() else {
         return Ok(Frame::Null);
     };
@@ -315,21 +363,21 @@ fn getex(ks: &mut Keyspace, key: &Bytes, opts: &SetOptions, now_ms: u64) -> Repl
     Ok(Frame::Bulk(value))
 }
 
-pub(crate) fn read(name: &str, ks: &Keyspace, args: &[Bytes], now_ms: u64) -> Reply {
-    match name {
-        "get" => Ok(Frame::optional_bulk(
-            get_string(ks, arg(args, 1)?, now_ms)?.cloned(),
-        )),
-        "mget" => Ok(Frame::Array(
-            args[1..]
-                .iter()
-                .map(|key| {
-                    // MGET answers nil for a key of another type instead of failing.
-                    let value = get_string(ks, key, now_ms).ok().flatten();
-                    Frame::optional_bulk(value.cloned())
-                })
-                .collect(),
-        )),
-        _ => Err(crate::unhandled_name(name)),
-    }
+pub(crate) fn get(cx: &ReadCx<'_>, args: &[Bytes]) -> Reply {
+    Ok(Frame::optional_bulk(
+        get_string(cx.ks, arg(args, 1)?, cx.now_ms)?.cloned(),
+    ))
+}
+
+pub(crate) fn mget(cx: &ReadCx<'_>, args: &[Bytes]) -> Reply {
+    Ok(Frame::Array(
+        args[1..]
+            .iter()
+            .map(|key| {
+                // MGET answers nil for a key of another type instead of failing.
+                let value = get_string(cx.ks, key, cx.now_ms).ok().flatten();
+                Frame::optional_bulk(value.cloned())
+            })
+            .collect(),
+    ))
 }

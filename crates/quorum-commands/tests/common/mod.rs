@@ -43,7 +43,7 @@ impl Harness {
             Ok(spec) => spec,
             Err(e) => return Frame::Error(e),
         };
-        match spec.kind {
+        match spec.kind() {
             Kind::Write => {
                 if let Err(e) = precheck_write(args) {
                     // apply_write parses with the same code: it must refuse the same way
@@ -83,6 +83,7 @@ impl Harness {
     fn ctx(&self) -> ApplyContext {
         ApplyContext {
             now_ms: self.now_ms,
+            seed: self.seed,
         }
     }
 
