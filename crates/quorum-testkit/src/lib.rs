@@ -32,9 +32,11 @@ pub mod disk;
 pub mod http;
 mod node;
 mod ports;
+mod redis_server;
 mod wait;
 
 pub use cluster::{leader_from_statuses, Cluster, ClusterBuilder, PeerAddrs};
 pub use node::{node_environment, Node, NodeAddrs};
 pub use ports::free_addrs;
+pub use redis_server::{start_redis_server, which, RedisServer};
 pub use wait::poll_until;

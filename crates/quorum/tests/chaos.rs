@@ -1,12 +1,11 @@
 //! `quorum chaos` and `quorum verify` run as a user runs them: the real binary, real nodes,
 //! a real Redis for comparison. Every child process is bounded in time and killed on failure.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
-use quorum_testkit::{poll_until, Cluster};
+use quorum_testkit::{start_redis_server, Cluster, RedisServer};
 
 mod common;
 
@@ -312,73 +311,15 @@ fn verify_against_a_quorum_cluster_is_valid() {
     assert!(keys.is_empty(), "{keys:?}");
 }
 
-/// A `redis-server` on a free port, killed on drop.
-struct Redis(Child);
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-}
-
-/// Starts a `redis-server` on a free loopback port and waits until it answers; `None` (with a
-/// printed reason) when Redis is not installed. The port is found free, released, then bound
-/// by Redis: when another process took it in between, Redis exits (and whatever holds the port
-/// would answer in its place), so that attempt starts over on another port.
-fn start_redis() -> Option<(Redis, String)> {
-    let Some(redis_server) = which("redis-server") else {
+/// A `redis-server` on a free loopback port and its address; `None` (with a printed reason)
+/// when Redis is not installed.
+fn start_redis() -> Option<(RedisServer, String)> {
+    let Some(server) = start_redis_server(&[]).expect("start redis-server") else {
         eprintln!("skipped: redis-server is not installed (Debian package redis-server)");
         return None;
     };
-    for _attempt in 0..3 {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut redis = Redis(
-            Command::new(&redis_server)
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no"])
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        let addr = format!("127.0.0.1:{port}");
-        let answered = poll_until(
-            "redis to answer",
-            Duration::from_secs(10),
-            Duration::from_millis(50),
-            || {
-                if let Some(status) = redis.0.try_wait().map_err(|e| e.to_string())? {
-                    return Ok(Some(Err(format!("redis-server exited: {status}"))));
-                }
-                let client =
-                    redis::Client::open(format!("redis://{addr}/")).map_err(|e| e.to_string())?;
-                let mut conn = client.get_connection().map_err(|e| e.to_string())?;
-                redis::cmd("PING")
-                    .query::<String>(&mut conn)
-                    .map(|_| Some(Ok(())))
-                    .map_err(|e| e.to_string())
-            },
-        )
-        .unwrap();
-        // Still running after it answered: the port is its own.
-        if answered.is_ok() && matches!(redis.0.try_wait(), Ok(None)) {
-            return Some((redis, addr));
-        }
-        eprintln!("redis-server on port {port} did not stay up ({answered:?}); another port");
-    }
-    panic!("redis-server did not start on any of 3 free ports");
+    let addr = server.addr().to_string();
+    Some((server, addr))
 }
 
 #[test]
