@@ -6,13 +6,13 @@
 //! (`quorum_keyspace::Keyspace::scan`).
 
 use bytes::Bytes;
-use quorum_keyspace::{GlobPattern, Keyspace};
+use quorum_keyspace::{GlobPattern, Keyspace, DATABASES_MAX};
 use quorum_resp::Frame;
 use quorum_types::ErrorReply;
 
 use crate::parse::{arg, is_keyword, parse_i64, Args};
 use crate::table::{command_rows, no_precheck, CommandSpec, Handler, Keys};
-use crate::{ReadCx, Reply, WriteCx};
+use crate::{DatabasesCx, ReadCx, Reply, WriteCx};
 
 /// SCAN's page size when COUNT is not given (Redis's default).
 const SCAN_COUNT_DEFAULT: usize = 10;
@@ -26,7 +26,8 @@ pub(crate) static COMMANDS: &[CommandSpec] = command_rows! {
     { "type", 2, ["readonly", "fast"], Keys::range(1, 1, 1), Handler::Read(type_of), "generic", ["@keyspace", "@read", "@fast"], [], "1.0.0", "Determine the type stored at key" }
     { "rename", 3, ["write"], Keys::range(1, 2, 1), Handler::Write(no_precheck, rename), "generic", ["@keyspace", "@write", "@slow"], [], "1.0.0", "Rename a key" }
     { "renamenx", 3, ["write", "fast"], Keys::range(1, 2, 1), Handler::Write(no_precheck, renamenx), "generic", ["@keyspace", "@write", "@fast"], [], "1.0.0", "Rename a key, only if the new key does not exist" }
-    { "copy", -3, ["write", "denyoom"], Keys::range(1, 2, 1), Handler::Write(precheck_copy, copy), "generic", ["@keyspace", "@write", "@slow"], [], "6.2.0", "Copy a key" }
+    { "copy", -3, ["write", "denyoom"], Keys::range(1, 2, 1), Handler::WriteAcross(precheck_copy, copy), "generic", ["@keyspace", "@write", "@slow"], [], "6.2.0", "Copy a key" }
+    { "move", 3, ["write", "fast"], Keys::range(1, 1, 1), Handler::WriteAcross(precheck_move, move_key), "generic", ["@keyspace", "@write", "@fast"], [], "1.0.0", "Move a key to another database" }
     { "keys", 2, ["readonly"], Keys::NONE, Handler::Read(keys), "generic", ["@keyspace", "@read", "@slow", "@dangerous"], ["request_policy:all_shards", "nondeterministic_output_order"], "1.0.0", "Find all keys matching the given pattern" }
     { "scan", -2, ["readonly"], Keys::NONE, Handler::Read(scan), "generic", ["@keyspace", "@read", "@slow"], ["nondeterministic_output", "request_policy:special"], "2.8.0", "Incrementally iterate the keys space" }
     { "randomkey", 1, ["readonly"], Keys::NONE, Handler::Read(randomkey), "generic", ["@keyspace", "@read", "@slow"], ["request_policy:all_shards", "nondeterministic_output"], "1.0.0", "Return a random key from the keyspace" }
@@ -54,8 +55,98 @@ fn renamenx(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
     rename_generic(cx.ks, args, true, cx.now_ms)
 }
 
-fn copy(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
-    copy_generic(cx.ks, args, cx.now_ms)
+fn copy(cx: &mut DatabasesCx<'_>, args: &[Bytes]) -> Reply {
+    let (replace, target) = parse_copy_options(args)?;
+    let (src, dst) = (arg(args, 1)?, arg(args, 2)?);
+    let target = target.unwrap_or(cx.db);
+    if src == dst && target == cx.db {
+        return Err(ErrorReply::from_static(
+            "ERR source and destination objects are the same",
+        ));
+    }
+    let now_ms = cx.now_ms;
+    let Some(entry) = cx.dbs.get_mut(cx.db).get(src, now_ms).cloned() else {
+        return Ok(Frame::Integer(0));
+    };
+    let to = cx.dbs.get_mut(target);
+    to.remove_if_expired(dst, now_ms);
+    if !replace && to.contains(dst, now_ms) {
+        return Ok(Frame::Integer(0));
+    }
+    to.insert(dst.clone(), entry.value, entry.expires_at_ms);
+    Ok(Frame::Integer(1))
+}
+
+/// A database index argument (MOVE, COPY ... DB), parsed as Redis parses it.
+fn database_index(bytes: &[u8]) -> Result<u32, ErrorReply> {
+    let db = parse_i64(bytes)?;
+    if i32::try_from(db).is_err() {
+        // Redis parses the index as a C int, with this text for the range.
+        return Err(ErrorReply::from_static(
+            "ERR value is out of range, value must between -2147483648 and 2147483647",
+        ));
+    }
+    u32::try_from(db)
+        .ok()
+        .filter(|&db| db < DATABASES_MAX)
+        .ok_or_else(|| ErrorReply::from_static("ERR DB index is out of range"))
+}
+
+fn precheck_move(args: &[Bytes]) -> Result<(), ErrorReply> {
+    database_index(arg(args, 2)?).map(drop)
+}
+
+fn move_key(cx: &mut DatabasesCx<'_>, args: &[Bytes]) -> Reply {
+    let (key, target) = (arg(args, 1)?, database_index(arg(args, 2)?)?);
+    if target == cx.db {
+        return Err(ErrorReply::from_static(
+            "ERR source and destination objects are the same",
+        ));
+    }
+    let now_ms = cx.now_ms;
+    if !cx.dbs.get_mut(cx.db).contains(key, now_ms) {
+        return Ok(Frame::Integer(0));
+    }
+    let to = cx.dbs.get_mut(target);
+    to.remove_if_expired(key, now_ms);
+    if to.contains(key, now_ms) {
+        return Ok(Frame::Integer(0));
+    }
+    let Some(entry) = cx.dbs.get_mut(cx.db).remove(key) else {
+        return Ok(Frame::Integer(0));
+    };
+    cx.dbs
+        .get_mut(target)
+        .insert(key.clone(), entry.value, entry.expires_at_ms);
+    Ok(Frame::Integer(1))
+}
+
+/// The database numbers a command names (MOVE's target, COPY's DB option, SWAPDB's two), so
+/// the server can check them against its `--databases` before the write enters the log.
+pub fn database_arguments(args: &[Bytes]) -> Vec<u32> {
+    let Some(name) = args.first() else {
+        return Vec::new();
+    };
+    if is_keyword(name, "move") {
+        args.get(2)
+            .and_then(|db| database_index(db).ok())
+            .into_iter()
+            .collect()
+    } else if is_keyword(name, "swapdb") {
+        args[1..]
+            .iter()
+            .take(2)
+            .filter_map(|db| database_index(db).ok())
+            .collect()
+    } else if is_keyword(name, "copy") {
+        parse_copy_options(args)
+            .ok()
+            .and_then(|(_, db)| db)
+            .into_iter()
+            .collect()
+    } else {
+        Vec::new()
+    }
 }
 
 /// EXISTS and TOUCH: how many of the named keys exist (a key named twice counts twice).
@@ -111,48 +202,21 @@ fn rename_generic(ks: &mut Keyspace, args: &[Bytes], nx: bool, now_ms: u64) -> R
     Ok(if nx { Frame::Integer(1) } else { Frame::ok() })
 }
 
-/// COPY's options: `REPLACE` and `DB n`. quorum has only database 0, so any other index is
-/// out of range, as it is for a Redis configured with one database.
-fn parse_copy_options(args: &[Bytes]) -> Result<bool, ErrorReply> {
+/// COPY's options: `REPLACE` and `DB n`.
+fn parse_copy_options(args: &[Bytes]) -> Result<(bool, Option<u32>), ErrorReply> {
     let mut replace = false;
+    let mut db = None;
     let mut cursor = Args::new(args, 3);
     while let Some(word) = cursor.next() {
         if is_keyword(word, "replace") {
             replace = true;
         } else if is_keyword(word, "db") && cursor.remaining() > 0 {
-            let db = parse_i64(cursor.value()?)?;
-            if i32::try_from(db).is_err() {
-                // Redis parses the index as a C int, with this text for the range.
-                return Err(ErrorReply::from_static(
-                    "ERR value is out of range, value must between -2147483648 and 2147483647",
-                ));
-            }
-            if db != 0 {
-                return Err(ErrorReply::from_static("ERR DB index is out of range"));
-            }
+            db = Some(database_index(cursor.value()?)?);
         } else {
             return Err(ErrorReply::syntax());
         }
     }
-    if arg(args, 1)? == arg(args, 2)? {
-        return Err(ErrorReply::from_static(
-            "ERR source and destination objects are the same",
-        ));
-    }
-    Ok(replace)
-}
-
-fn copy_generic(ks: &mut Keyspace, args: &[Bytes], now_ms: u64) -> Reply {
-    let replace = parse_copy_options(args)?;
-    let (src, dst) = (arg(args, 1)?, arg(args, 2)?);
-    let Some(entry) = ks.get(src, now_ms).cloned() else {
-        return Ok(Frame::Integer(0));
-    };
-    if !replace && ks.contains(dst, now_ms) {
-        return Ok(Frame::Integer(0));
-    }
-    ks.insert(dst.clone(), entry.value, entry.expires_at_ms);
-    Ok(Frame::Integer(1))
+    Ok((replace, db))
 }
 
 /// Parses a SCAN cursor as Redis's `strtoul`-based `parseScanCursorOrReply`: digits with an

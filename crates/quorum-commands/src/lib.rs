@@ -24,6 +24,7 @@ mod generic;
 mod hash;
 mod introspection;
 mod list;
+mod multi;
 mod parse;
 mod random;
 mod server;
@@ -34,11 +35,13 @@ mod typed;
 mod zset;
 
 use bytes::Bytes;
-use quorum_keyspace::{Keyspace, Touched};
+use quorum_keyspace::{Databases, Keyspace, Touched, DATABASES_MAX};
 use quorum_resp::Frame;
 use quorum_types::ErrorReply;
 
+pub use generic::database_arguments;
 pub use introspection::command_introspection;
+pub use multi::{apply_transaction, Transaction, TxCommand, WatchedKey};
 pub use random::DeterministicRng;
 pub use table::{lookup, table, validate, CommandSpec, Handler, KeyPositions, Keys, Kind};
 
@@ -49,6 +52,7 @@ pub(crate) static GROUPS: &[&[CommandSpec]] = &[
     string::COMMANDS,
     generic::COMMANDS,
     expire::COMMANDS,
+    multi::COMMANDS,
     hash::COMMANDS,
     list::COMMANDS,
     set::COMMANDS,
@@ -85,6 +89,21 @@ pub struct WriteCx<'a> {
     pub rng: DeterministicRng,
 }
 
+/// The view of a write that spans databases (FLUSHALL, SWAPDB, MOVE, COPY ... DB).
+pub struct DatabasesCx<'a> {
+    /// Every database.
+    pub dbs: &'a mut Databases,
+    /// The database the client selected.
+    pub db: u32,
+    /// The leader-stamped time of the write.
+    pub now_ms: u64,
+    /// Random choices, from the leader's seed.
+    pub rng: DeterministicRng,
+}
+
+/// The keys a write changed, by database.
+pub type TouchedByDb = Vec<(u32, Touched)>;
+
 /// A read handler's view.
 pub struct ReadCx<'a> {
     /// The keyspace (database) to read.
@@ -104,9 +123,52 @@ pub(crate) type Reply = Result<Frame, ErrorReply>;
 pub fn precheck_write(args: &[Bytes]) -> Result<(), ErrorReply> {
     let spec = validate(args)?;
     match spec.handler {
-        Handler::Write(precheck, _) => precheck(args),
+        Handler::Write(precheck, _) | Handler::WriteAcross(precheck, _) => precheck(args),
         _ => Err(not_of_kind(spec, "write")),
     }
+}
+
+/// Applies one logged write to database `db` of `dbs`, and returns the keys it changed in
+/// each database. Deterministic like [`apply_write`]; a database number at or above
+/// [`DATABASES_MAX`] is refused (the server bounds SELECT lower still).
+pub fn apply_write_in(
+    dbs: &mut Databases,
+    db: u32,
+    args: &[Bytes],
+    ctx: &ApplyContext,
+) -> (Frame, TouchedByDb) {
+    if db >= DATABASES_MAX {
+        return (
+            ErrorReply::from_static("ERR DB index is out of range").into(),
+            Vec::new(),
+        );
+    }
+    let across = validate(args)
+        .ok()
+        .filter(|spec| matches!(spec.handler, Handler::WriteAcross(..)));
+    let Some(spec) = across else {
+        let (frame, touched) = apply_write_touching(dbs.get_mut(db), args, ctx);
+        return (frame, vec![(db, touched)]);
+    };
+    let Handler::WriteAcross(_, apply) = spec.handler else {
+        unreachable!("filtered above");
+    };
+    for pos in spec.key_positions(args) {
+        dbs.get_mut(db).remove_if_expired(&args[pos], ctx.now_ms);
+    }
+    let mut cx = DatabasesCx {
+        dbs,
+        db,
+        now_ms: ctx.now_ms,
+        rng: DeterministicRng::new(ctx.seed),
+    };
+    let frame = apply(&mut cx, args).unwrap_or_else(Frame::from);
+    let touched = dbs
+        .iter_mut()
+        .map(|(db, ks)| (db, ks.take_touched()))
+        .filter(|(_, touched)| !touched.is_empty())
+        .collect();
+    (frame, touched)
 }
 
 /// Applies one logged write. Deterministic: the same keyspace, arguments and context give
@@ -137,8 +199,10 @@ fn dispatch_write(ks: &mut Keyspace, args: &[Bytes], ctx: &ApplyContext) -> Fram
         Ok(spec) => spec,
         Err(e) => return e.into(),
     };
-    let Handler::Write(_, apply) = spec.handler else {
-        return not_of_kind(spec, "write").into();
+    let apply = match spec.handler {
+        Handler::Write(_, apply) => apply,
+        Handler::WriteAcross(..) => return apply_across_in_one(ks, args, ctx),
+        _ => return not_of_kind(spec, "write").into(),
     };
     for pos in spec.key_positions(args) {
         ks.remove_if_expired(&args[pos], ctx.now_ms);
@@ -149,6 +213,16 @@ fn dispatch_write(ks: &mut Keyspace, args: &[Bytes], ctx: &ApplyContext) -> Fram
         rng: DeterministicRng::new(ctx.seed),
     };
     apply(&mut cx, args).unwrap_or_else(Frame::from)
+}
+
+/// A database-spanning write applied to a lone keyspace (tests, tools): it becomes
+/// database 0 of a set of databases for the duration.
+fn apply_across_in_one(ks: &mut Keyspace, args: &[Bytes], ctx: &ApplyContext) -> Frame {
+    let mut dbs = Databases::new();
+    std::mem::swap(dbs.get_mut(0), ks);
+    let (frame, _) = apply_write_in(&mut dbs, 0, args, ctx);
+    std::mem::swap(dbs.get_mut(0), ks);
+    frame
 }
 
 /// Answers a read command. Never changes the keyspace; expired keys read as absent.

@@ -3,13 +3,14 @@
 //! and DEBUG's keyspace subcommands (DIGEST, DIGEST-VALUE).
 
 use bytes::Bytes;
-use quorum_keyspace::{digest_hex, Keyspace, DIGEST_BYTES};
+use quorum_keyspace::{digest_hex, Keyspace, DATABASES_MAX, DIGEST_BYTES};
 use quorum_resp::Frame;
 use quorum_types::ErrorReply;
 
 use crate::parse::is_keyword;
+use crate::parse::string_to_i64;
 use crate::table::{command_rows, CommandSpec, Handler, Keys};
-use crate::{ReadCx, Reply, WriteCx};
+use crate::{DatabasesCx, ReadCx, Reply, WriteCx};
 
 /// This group's rows of the command table.
 pub(crate) static COMMANDS: &[CommandSpec] = command_rows! {
@@ -20,7 +21,8 @@ pub(crate) static COMMANDS: &[CommandSpec] = command_rows! {
     { "debug", -2, ["admin", "noscript", "loading", "stale"], Keys::NONE, Handler::Read(debug), "server", ["@admin", "@slow", "@dangerous"], [], "1.0.0", "A container for debugging commands" }
     { "dbsize", 1, ["readonly", "fast"], Keys::NONE, Handler::Read(dbsize), "server", ["@keyspace", "@read", "@fast"], ["request_policy:all_shards", "response_policy:agg_sum"], "1.0.0", "Return the number of keys in the selected database" }
     { "flushdb", -1, ["write"], Keys::NONE, Handler::Write(precheck_flush, flush), "server", ["@keyspace", "@write", "@slow", "@dangerous"], ["request_policy:all_shards", "response_policy:all_succeeded"], "1.0.0", "Remove all keys from the current database" }
-    { "flushall", -1, ["write"], Keys::NONE, Handler::Write(precheck_flush, flush), "server", ["@keyspace", "@write", "@slow", "@dangerous"], ["request_policy:all_shards", "response_policy:all_succeeded"], "1.0.0", "Remove all keys from all databases" }
+    { "flushall", -1, ["write"], Keys::NONE, Handler::WriteAcross(precheck_flush, flushall), "server", ["@keyspace", "@write", "@slow", "@dangerous"], ["request_policy:all_shards", "response_policy:all_succeeded"], "1.0.0", "Remove all keys from all databases" }
+    { "swapdb", 3, ["write", "fast"], Keys::NONE, Handler::WriteAcross(precheck_swapdb, swapdb), "server", ["@keyspace", "@write", "@fast", "@dangerous"], [], "4.0.0", "Swaps two Redis databases" }
 };
 
 fn precheck_flush(args: &[Bytes]) -> Result<(), ErrorReply> {
@@ -36,6 +38,42 @@ fn precheck_flush(args: &[Bytes]) -> Result<(), ErrorReply> {
 fn flush(cx: &mut WriteCx<'_>, args: &[Bytes]) -> Reply {
     precheck_flush(args)?;
     cx.ks.clear();
+    Ok(Frame::ok())
+}
+
+fn flushall(cx: &mut DatabasesCx<'_>, args: &[Bytes]) -> Reply {
+    precheck_flush(args)?;
+    cx.dbs.iter_mut().for_each(|(_, ks)| ks.clear());
+    Ok(Frame::ok())
+}
+
+/// SWAPDB's two indexes, with Redis's texts. The server also checks them against its
+/// `--databases`; here they are checked against what any node can hold.
+fn swapdb_indexes(args: &[Bytes]) -> Result<(u32, u32), ErrorReply> {
+    let index = |pos: usize, which: &'static str| {
+        let n = string_to_i64(&args[pos])
+            .ok_or_else(|| ErrorReply::new(format!("ERR invalid {which} DB index")))?;
+        u32::try_from(n)
+            .ok()
+            .filter(|&n| n < DATABASES_MAX)
+            .ok_or_else(|| ErrorReply::from_static("ERR DB index is out of range"))
+    };
+    Ok((index(1, "first")?, index(2, "second")?))
+}
+
+fn precheck_swapdb(args: &[Bytes]) -> Result<(), ErrorReply> {
+    swapdb_indexes(args).map(drop)
+}
+
+fn swapdb(cx: &mut DatabasesCx<'_>, args: &[Bytes]) -> Reply {
+    let (a, b) = swapdb_indexes(args)?;
+    if a != b {
+        cx.dbs.swap(a, b);
+        // Every key of both databases changed, for WATCH and blocked clients: O(keys), where
+        // Redis's SWAPDB only visits watched keys.
+        cx.dbs.get_mut(a).touch_all();
+        cx.dbs.get_mut(b).touch_all();
+    }
     Ok(Frame::ok())
 }
 

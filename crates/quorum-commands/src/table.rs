@@ -20,7 +20,7 @@ use bytes::Bytes;
 use quorum_types::ErrorReply;
 
 use crate::parse::string_to_i64;
-use crate::{ReadCx, Reply, WriteCx};
+use crate::{DatabasesCx, ReadCx, Reply, WriteCx};
 
 /// Who executes a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +39,8 @@ pub type PrecheckFn = fn(&[Bytes]) -> Result<(), ErrorReply>;
 pub type ApplyFn = fn(&mut WriteCx<'_>, &[Bytes]) -> Reply;
 /// Answers a read.
 pub type ReadFn = fn(&ReadCx<'_>, &[Bytes]) -> Reply;
+/// Applies a logged write that spans databases (FLUSHALL, SWAPDB, MOVE, COPY).
+pub type ApplyAcrossFn = fn(&mut DatabasesCx<'_>, &[Bytes]) -> Reply;
 /// Finds the key positions of a command whose keys move (`numkeys` forms, `STORE` options).
 pub type KeysFn = fn(&[Bytes]) -> Vec<usize>;
 
@@ -51,6 +53,8 @@ pub enum Handler {
     /// log; the apply function parses with the same code and refuses the same way), its
     /// apply runs on every replica.
     Write(PrecheckFn, ApplyFn),
+    /// A write that sees every database: like [`Handler::Write`] otherwise.
+    WriteAcross(PrecheckFn, ApplyAcrossFn),
     /// Run by the server layer (connection state, cluster state, configuration).
     Server,
 }
@@ -60,6 +64,7 @@ impl std::fmt::Debug for Handler {
         f.write_str(match self {
             Handler::Read(_) => "Read",
             Handler::Write(..) => "Write",
+            Handler::WriteAcross(..) => "WriteAcross",
             Handler::Server => "Server",
         })
     }
@@ -159,7 +164,7 @@ impl CommandSpec {
     pub fn kind(&self) -> Kind {
         match self.handler {
             Handler::Read(_) => Kind::Read,
-            Handler::Write(..) => Kind::Write,
+            Handler::Write(..) | Handler::WriteAcross(..) => Kind::Write,
             Handler::Server => Kind::Server,
         }
     }

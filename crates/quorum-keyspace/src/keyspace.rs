@@ -35,6 +35,9 @@ pub struct Entry {
     pub value: Value,
     /// Unix milliseconds at which the key stops existing, or `None` for no expiry.
     pub expires_at_ms: Option<u64>,
+    /// The log index of the write that last changed this key (value or deadline): what
+    /// WATCH observes and EXEC compares. Replicated state, so it is in snapshots.
+    pub version: u64,
 }
 
 impl Entry {
@@ -59,6 +62,8 @@ pub struct Keyspace {
     used_memory_bytes: usize,
     /// Keys changed since the last [`Keyspace::take_touched`] (not part of the state).
     touched: Touched,
+    /// The version stamped on keys changed from now on (see [`Entry::version`]).
+    write_version: u64,
 }
 
 /// Keys changed since they were last taken.
@@ -140,6 +145,7 @@ impl Keyspace {
                 Entry {
                     value,
                     expires_at_ms,
+                    version: self.write_version,
                 },
             );
             self.used_memory_bytes = self.used_memory_bytes
@@ -166,6 +172,7 @@ impl Keyspace {
             Entry {
                 value,
                 expires_at_ms,
+                version: self.write_version,
             },
         );
         None
@@ -187,6 +194,7 @@ impl Keyspace {
     pub fn update_value<R>(&mut self, key: &[u8], f: impl FnOnce(&mut Value) -> R) -> Option<R> {
         let key = self.entries.get_key_value(key)?.0.clone();
         let entry = self.entries.get_mut(&key).expect("looked up above");
+        entry.version = self.write_version;
         let before = entry.value.memory_bytes();
         let result = f(&mut entry.value);
         let after = entry.value.memory_bytes();
@@ -255,6 +263,7 @@ impl Keyspace {
         }
         if let Some(entry) = self.entries.get_mut(&key) {
             entry.expires_at_ms = expires_at_ms;
+            entry.version = self.write_version;
         }
         self.touched.keys.push(key);
         true
@@ -284,9 +293,31 @@ impl Keyspace {
     pub fn clear(&mut self) {
         let flushed = !self.entries.is_empty() || self.touched.flushed;
         let mut touched = std::mem::take(&mut self.touched);
+        let write_version = self.write_version;
         *self = Keyspace::new();
         touched.flushed = flushed;
         self.touched = touched;
+        self.write_version = write_version;
+    }
+
+    /// Sets the version that keys changed from now on carry: the log index of the write
+    /// being applied (see [`Entry::version`]).
+    pub fn set_write_version(&mut self, version: u64) {
+        self.write_version = version;
+    }
+
+    /// Marks every key changed (SWAPDB): each takes the current write version, and the
+    /// touched record says "everything".
+    pub fn touch_all(&mut self) {
+        let version = self.write_version;
+        self.entries.values_mut().for_each(|e| e.version = version);
+        self.touched.flushed = true;
+    }
+
+    /// The live version of `key` at `now_ms`: `None` when absent or expired. WATCH records
+    /// it, and EXEC runs only if it is unchanged.
+    pub fn live_version(&self, key: &[u8], now_ms: u64) -> Option<u64> {
+        self.get(key, now_ms).map(|e| e.version)
     }
 
     /// The keys changed since the last call (see the module docs), leaving the record empty.

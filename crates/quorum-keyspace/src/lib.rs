@@ -10,6 +10,7 @@
 //! snapshots (the storage layer), and any I/O.
 
 mod collections;
+mod databases;
 mod digest;
 mod glob;
 mod keyspace;
@@ -18,6 +19,7 @@ mod snapshot;
 mod value;
 
 pub use collections::{HashValue, ListValue, SetValue, ZSetKey, ZSetValue};
+pub use databases::{Databases, DATABASES_MAX};
 pub use digest::{digest_hex, DIGEST_BYTES};
 pub use glob::GlobPattern;
 pub use keyspace::{Entry, Keyspace, Touched};

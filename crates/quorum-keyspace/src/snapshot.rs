@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! magic "QKS" | version u8 | entry_count u64 | entry*
-//! entry = key_len u64 | key | has_deadline u8 (0|1) | [deadline_ms u64] | value
+//! entry = key_len u64 | key | has_deadline u8 (0|1) | [deadline_ms u64] | version u64 | value
 //! value = 0 string | len u64 | bytes
 //!       | 1 hash   | count u64 | (field, value)*      each as len u64 | bytes
 //!       | 2 list   | count u64 | element*             head first
@@ -12,7 +12,8 @@
 //!       | 4 zset   | count u64 | (member, score f64 bits u64)*   lowest score first
 //! ```
 //!
-//! Version 1 (before collections) had only tag 0 and is still read. Entries are sorted by
+//! Version 1 (before collections) had only tag 0 and no key versions, and is still read
+//! (its keys get version 0). Entries are sorted by
 //! key, and hashes and sets keep their iteration order (which is what their scans and random
 //! picks follow), so replicas with equal state encode equal bytes. Decoding treats the
 //! input as untrusted: every length is checked against the bytes that remain before anything
@@ -98,6 +99,7 @@ impl Keyspace {
                     put_u64(out, at);
                 }
             }
+            put_u64(out, entry.version);
             encode_value(out, &entry.value);
         }
     }
@@ -124,12 +126,15 @@ impl Keyspace {
                 1 => Some(r.u64()?),
                 tag => return Err(r.bad_tag("deadline", tag)),
             };
+            let key_version = if version >= 2 { r.u64()? } else { 0 };
             let value = decode_value(&mut r, version)?;
             if ks.get_including_expired(&key).is_some() {
                 return Err(SnapshotDecodeError::DuplicateKey { offset });
             }
+            ks.set_write_version(key_version);
             ks.insert(key, value, expires_at_ms);
         }
+        ks.set_write_version(0);
         // Loading is not a change any client could have seen.
         ks.take_touched();
         match bytes.len() - r.pos {

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! version 2 and later:  "QE" | version u8 | 0 0 0 0 | 0xFF | bincode(Entry)
-//! version 1 (legacy):   bincode(Entry) with the version-1 Proposal (no seed)
+//! version 1 (legacy):   bincode(Entry) with the version-1 Proposal (no seed, database 0)
 //! ```
 //!
 //! A version-1 record starts with the entry's term as a little-endian u64, whose eighth byte
@@ -13,6 +13,7 @@
 //! Not here: the network encoding of entries (`quorum-rpc` sends the current types; nodes of
 //! one cluster run one version), snapshots (`state_machine.rs`).
 
+use bytes::Bytes;
 use openraft::{Entry, EntryPayload, Membership};
 use serde::Deserialize;
 
@@ -67,7 +68,23 @@ struct ProposalV1 {
     seq: u64,
     floor: u64,
     time_ms: u64,
-    ops: Vec<Op>,
+    ops: Vec<OpV1>,
+}
+
+/// A version-1 operation: there was only database 0.
+#[derive(Deserialize)]
+enum OpV1 {
+    Command(Vec<Bytes>),
+    Expire(Vec<Bytes>),
+}
+
+impl OpV1 {
+    fn upgrade(self) -> Op {
+        match self {
+            OpV1::Command(args) => Op::Command { db: 0, args },
+            OpV1::Expire(keys) => Op::Expire { db: 0, keys },
+        }
+    }
 }
 
 impl EntryV1 {
@@ -82,7 +99,7 @@ impl EntryV1 {
                 seq: p.seq,
                 floor: p.floor,
                 time_ms: p.time_ms,
-                ops: p.ops,
+                ops: p.ops.into_iter().map(OpV1::upgrade).collect(),
             }),
         };
         Entry {
@@ -95,7 +112,6 @@ impl EntryV1 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
     use openraft::CommittedLeaderId;
 
     #[test]
@@ -108,7 +124,7 @@ mod tests {
                 floor: 1,
                 time_ms: 5,
                 seed: 77,
-                ops: vec![Op::Command(vec![Bytes::from_static(b"SPOP")])],
+                ops: vec![Op::command(vec![Bytes::from_static(b"SPOP")])],
             }),
         };
         let bytes = encode_entry(&entry).unwrap();

@@ -26,7 +26,7 @@ pub use log_store::{LogIntegrityError, LogStore};
 pub use proposal::{Op, Proposal, ProposalReply};
 pub use runtime::{QuorumInstant, QuorumRuntime};
 pub use sm_store::{SharedStateMachine, StateMachineStore};
-pub use state_machine::{SnapshotDataError, StateMachine};
+pub use state_machine::{SnapshotDataError, StateMachine, TouchedKeys};
 
 pub use openraft;
 

@@ -1,6 +1,7 @@
 //! What one Raft log entry carries: a [`Proposal`] of client commands, stamped by the leader.
 
 use bytes::Bytes;
+use quorum_commands::Transaction;
 use quorum_resp::Frame;
 use serde::{Deserialize, Serialize};
 
@@ -8,18 +9,40 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Op {
     /// A client write command: name and arguments exactly as the client sent them (already
-    /// validated on the node that received it).
-    Command(Vec<Bytes>),
-    /// Active expiry decided by the leader: delete each key whose deadline has passed at the
-    /// proposal's time (a key whose TTL was extended meanwhile survives).
-    Expire(Vec<Bytes>),
+    /// validated on the node that received it), in the database the client selected.
+    Command {
+        /// The client's selected database.
+        db: u32,
+        /// Name and arguments.
+        args: Vec<Bytes>,
+    },
+    /// Active expiry decided by the leader: delete each key of database `db` whose deadline
+    /// has passed at the proposal's time (a key whose TTL was extended meanwhile survives).
+    Expire {
+        /// The database.
+        db: u32,
+        /// The keys the leader found expired.
+        keys: Vec<Bytes>,
+    },
+    /// A MULTI ... EXEC block, applied atomically (or not at all when a WATCHed key changed).
+    Exec(Transaction),
 }
 
 impl Op {
+    /// A write command in database 0.
+    pub fn command(args: Vec<Bytes>) -> Op {
+        Op::Command { db: 0, args }
+    }
+
     /// Payload bytes of the operation (arguments or keys), for bounding proposal sizes.
     pub fn payload_bytes(&self) -> usize {
+        let sum = |args: &[Bytes]| args.iter().map(Bytes::len).sum::<usize>();
         match self {
-            Op::Command(args) | Op::Expire(args) => args.iter().map(Bytes::len).sum(),
+            Op::Command { args, .. } | Op::Expire { keys: args, .. } => sum(args),
+            Op::Exec(tx) => {
+                let watched: usize = tx.watched.iter().map(|w| w.key.len()).sum();
+                watched + tx.commands.iter().map(|c| sum(&c.args)).sum::<usize>()
+            }
         }
     }
 }

@@ -63,7 +63,7 @@ impl StateMachineStore {
             tracing::info!(
                 snapshot = %loaded.id,
                 last_applied = ?state.last_applied,
-                keys = state.keyspace.len(),
+                keys = state.databases.key_count(),
                 "loaded snapshot"
             );
         }
@@ -196,7 +196,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         // Persist before replacing the in-memory state: a crash in between must not leave a
         // node whose applied state is ahead of anything on its disk.
         self.persist(meta, data).await?;
-        tracing::info!(snapshot = %meta.snapshot_id, keys = decoded.keyspace.len(), "installed snapshot");
+        tracing::info!(snapshot = %meta.snapshot_id, keys = decoded.databases.key_count(), "installed snapshot");
         *self.state.write() = decoded;
         Ok(())
     }

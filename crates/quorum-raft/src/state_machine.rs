@@ -7,9 +7,10 @@
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
 use openraft::{EntryPayload, StoredMembership};
 use quorum_commands::ApplyContext;
-use quorum_keyspace::{Keyspace, Touched};
+use quorum_keyspace::{Databases, Keyspace, Touched, DATABASES_MAX};
 use quorum_resp::Frame;
 use quorum_types::ErrorReply;
 use serde::{Deserialize, Serialize};
@@ -21,8 +22,10 @@ use crate::{LogId, Node, TypeConfig};
 /// Retries of one proposal stop long before this (they are bounded by the request timeout).
 const PROPOSER_IDLE_MS_MAX: u64 = 60 * 60 * 1000;
 
-/// Magic and version at the start of encoded state-machine data.
-const SNAPSHOT_MAGIC: &[u8; 4] = b"QSM1";
+/// Magic and version at the start of encoded state-machine data: version 2 holds every
+/// database; version 1 (database 0 alone) is still read.
+const SNAPSHOT_MAGIC: &[u8; 4] = b"QSM2";
+const SNAPSHOT_MAGIC_V1: &[u8; 4] = b"QSM1";
 
 /// Dedup state of one proposer.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -42,14 +45,24 @@ pub struct StateMachine {
     pub last_applied: Option<LogId>,
     /// The last membership configuration applied.
     pub membership: StoredMembership<quorum_types::NodeId, Node>,
-    /// The data.
-    pub keyspace: Keyspace,
+    /// The data: every numbered database.
+    pub databases: Databases,
     /// The state machine's clock: the largest leader time stamp applied so far. Monotonic even
     /// when a new leader's wall clock is behind the old one's.
     pub clock_ms: u64,
     sessions: BTreeMap<u64, ProposerSession>,
     /// Keys changed since the server last took them; not part of the replicated state.
-    touched: Touched,
+    touched: TouchedKeys,
+}
+
+/// Keys changed by applied entries, by database, since the server last took them.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TouchedKeys {
+    /// `(database, key)` of each change, in log order (a key may repeat).
+    pub keys: Vec<(u32, Bytes)>,
+    /// Anything may have changed (a flush, a snapshot install, or more changes than were
+    /// worth remembering): waiters check everything they wait for.
+    pub all: bool,
 }
 
 /// Most changed keys remembered between two takes (see [`StateMachine::take_touched`]).
@@ -96,6 +109,8 @@ impl StateMachine {
             "entries apply in index order"
         );
         self.last_applied = Some(entry.log_id);
+        // Keys this entry changes carry its index: what WATCH compares.
+        self.databases.set_write_version(entry.log_id.index);
         match &entry.payload {
             EntryPayload::Blank => ProposalReply::default(),
             EntryPayload::Normal(proposal) => self.apply_proposal(proposal),
@@ -142,22 +157,29 @@ impl StateMachine {
 
         let mut frames: Vec<Frame> = Vec::with_capacity(proposal.ops.len());
         for (index, op) in proposal.ops.iter().enumerate() {
-            let (frame, touched) = match op {
-                Op::Command(args) => {
-                    // Each command of the batch draws its own stream from the leader's seed.
-                    let ctx = ApplyContext {
-                        now_ms,
-                        seed: op_seed(proposal.seed, index),
-                    };
-                    quorum_commands::apply_write_touching(&mut self.keyspace, args, &ctx)
-                }
-                Op::Expire(keys) => {
-                    let (removed, touched) =
-                        quorum_commands::apply_expire_touching(&mut self.keyspace, keys, now_ms);
-                    (Frame::Integer(removed as i64), touched)
-                }
+            // Each command of the batch draws its own stream from the leader's seed.
+            let ctx = ApplyContext {
+                now_ms,
+                seed: op_seed(proposal.seed, index),
             };
-            self.record_touched(touched);
+            let (frame, touched) = match op {
+                Op::Command { db, args } => {
+                    quorum_commands::apply_write_in(&mut self.databases, *db, args, &ctx)
+                }
+                Op::Expire { db, keys } if *db < DATABASES_MAX => {
+                    let (removed, touched) = quorum_commands::apply_expire_touching(
+                        self.databases.get_mut(*db),
+                        keys,
+                        now_ms,
+                    );
+                    (Frame::Integer(removed as i64), vec![(*db, touched)])
+                }
+                Op::Expire { .. } => (Frame::Integer(0), Vec::new()),
+                Op::Exec(tx) => quorum_commands::apply_transaction(&mut self.databases, tx, &ctx),
+            };
+            for (db, touched) in touched {
+                self.record_touched(db, touched);
+            }
             frames.push(frame);
         }
         let session = self
@@ -171,23 +193,25 @@ impl StateMachine {
     /// Adds keys changed by an applied command to the record the server takes. Bounded: past
     /// [`TOUCHED_KEYS_MAX`] keys the record collapses to "everything may have changed",
     /// which waiters handle by checking every key they wait for.
-    fn record_touched(&mut self, touched: Touched) {
-        if self.touched.flushed {
+    fn record_touched(&mut self, db: u32, touched: Touched) {
+        if self.touched.all {
             return;
         }
         if touched.flushed || self.touched.keys.len() + touched.keys.len() > TOUCHED_KEYS_MAX {
-            self.touched = Touched {
+            self.touched = TouchedKeys {
                 keys: Vec::new(),
-                flushed: true,
+                all: true,
             };
             return;
         }
-        self.touched.keys.extend(touched.keys);
+        self.touched
+            .keys
+            .extend(touched.keys.into_iter().map(|key| (db, key)));
     }
 
-    /// The keys changed by entries applied since the last call (see [`Touched`]); the
+    /// The keys changed by entries applied since the last call (see [`TouchedKeys`]); the
     /// server wakes clients blocked on them.
-    pub fn take_touched(&mut self) -> Touched {
+    pub fn take_touched(&mut self) -> TouchedKeys {
         std::mem::take(&mut self.touched)
     }
 
@@ -215,14 +239,15 @@ impl StateMachine {
         out.extend_from_slice(SNAPSHOT_MAGIC);
         out.extend_from_slice(&(header_bytes.len() as u64).to_le_bytes());
         out.extend_from_slice(&header_bytes);
-        self.keyspace.encode_snapshot(&mut out);
+        self.databases.encode_snapshot(&mut out);
         out
     }
 
     /// Decodes state encoded by [`StateMachine::encode`]. The bytes may come from a peer or a
     /// disk, so every length is checked.
     pub fn decode(bytes: &[u8]) -> Result<StateMachine, SnapshotDataError> {
-        if bytes.len() < 12 || &bytes[..4] != SNAPSHOT_MAGIC {
+        let magic = bytes.get(..4).unwrap_or(bytes);
+        if bytes.len() < 12 || (magic != SNAPSHOT_MAGIC && magic != SNAPSHOT_MAGIC_V1) {
             return Err(SnapshotDataError::BadMagic(
                 bytes[..bytes.len().min(4)].to_vec(),
             ));
@@ -237,18 +262,25 @@ impl StateMachine {
             .with_fixint_encoding()
             .with_limit(header_len)
             .deserialize(header_bytes)?;
-        let keyspace = Keyspace::decode_snapshot(keyspace_bytes)
-            .map_err(|e| SnapshotDataError::Keyspace(e.to_string()))?;
+        let corrupt =
+            |e: quorum_keyspace::SnapshotDecodeError| SnapshotDataError::Keyspace(e.to_string());
+        let databases = if magic == SNAPSHOT_MAGIC_V1 {
+            let mut databases = Databases::new();
+            *databases.get_mut(0) = Keyspace::decode_snapshot(keyspace_bytes).map_err(corrupt)?;
+            databases
+        } else {
+            Databases::decode_snapshot(keyspace_bytes).map_err(corrupt)?
+        };
         Ok(StateMachine {
             last_applied: header.last_applied,
             membership: header.membership,
-            keyspace,
+            databases,
             clock_ms: header.clock_ms,
             sessions: header.sessions,
-            touched: Touched {
+            touched: TouchedKeys {
                 keys: Vec::new(),
                 // A state replaced by a snapshot may differ in any key.
-                flushed: true,
+                all: true,
             },
         })
     }
@@ -259,10 +291,9 @@ use bincode::Options as _;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
 
     fn cmd(args: &[&str]) -> Op {
-        Op::Command(
+        Op::command(
             args.iter()
                 .map(|a| Bytes::copy_from_slice(a.as_bytes()))
                 .collect(),

@@ -39,9 +39,18 @@ fn version_1_entries_decode_and_reencode_in_the_current_format() {
     assert_eq!(
         proposal.ops,
         vec![
-            Op::Command(vec![b("SET"), b("k"), b("v")]),
-            Op::Expire(vec![b("gone")]),
-            Op::Command(vec![b("INCR"), b("n")]),
+            Op::Command {
+                db: 0,
+                args: vec![b("SET"), b("k"), b("v")]
+            },
+            Op::Expire {
+                db: 0,
+                keys: vec![b("gone")]
+            },
+            Op::Command {
+                db: 0,
+                args: vec![b("INCR"), b("n")]
+            },
         ]
     );
 

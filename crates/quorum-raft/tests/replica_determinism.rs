@@ -15,12 +15,15 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         key.clone().prop_map(|k| cmd(&["APPEND", k, "z"])),
         key.clone().prop_map(|k| cmd(&["DEL", k])),
         (key.clone(), 1u32..10).prop_map(|(k, s)| cmd(&["EXPIRE", k, &s.to_string()])),
-        key.prop_map(|k| Op::Expire(vec![Bytes::from(k)])),
+        key.prop_map(|k| Op::Expire {
+            db: 0,
+            keys: vec![Bytes::from(k)]
+        }),
     ]
 }
 
 fn cmd(args: &[&str]) -> Op {
-    Op::Command(
+    Op::command(
         args.iter()
             .map(|a| Bytes::copy_from_slice(a.as_bytes()))
             .collect(),

@@ -28,6 +28,8 @@ pub struct ClientInfo {
     pub resp: u8,
     /// READONLY mode.
     pub readonly: bool,
+    /// SELECTed database.
+    pub db: u32,
     /// Last command name, lowercase.
     pub last_command: String,
     /// When the connection was accepted.
@@ -81,6 +83,7 @@ impl ClientRegistry {
                 lib_ver: String::new(),
                 resp: 2,
                 readonly: false,
+                db: 0,
                 last_command: "NULL".to_string(),
                 connected_at: now,
                 last_active: now,
@@ -130,7 +133,7 @@ impl ClientRegistry {
 pub fn format_client_line(info: &ClientInfo, now: Instant) -> String {
     let flags = if info.readonly { "r" } else { "N" };
     format!(
-        "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={flags} db=0 sub=0 psub=0 ssub=0 \
+        "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={flags} db={} sub=0 psub=0 ssub=0 \
          multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 \
          tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
         info.id,
@@ -139,6 +142,7 @@ pub fn format_client_line(info: &ClientInfo, now: Instant) -> String {
         info.name,
         now.duration_since(info.connected_at).as_secs(),
         now.duration_since(info.last_active).as_secs(),
+        info.db,
         info.last_command,
         info.resp,
         info.lib_name,

@@ -35,6 +35,9 @@ pub struct NodeConfig {
     /// that `kill -9` loses them as a power cut would. For tests and `quorum chaos` only.
     #[serde(default)]
     pub emulate_power_loss: bool,
+    /// Databases clients may SELECT: `0..databases` (`--databases`, Redis's default 16).
+    #[serde(default = "default_databases")]
+    pub databases: u32,
 }
 
 /// Raft timing and log-compaction settings.
@@ -99,4 +102,8 @@ impl Default for RaftTuning {
             lease_reads: true,
         }
     }
+}
+
+fn default_databases() -> u32 {
+    16
 }

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use quorum_commands::{Kind, ReadContext};
+use quorum_commands::{Kind, ReadContext, WatchedKey};
+use quorum_keyspace::Keyspace;
 use quorum_raft::Op;
 use quorum_resp::{Frame, Protocol, Request};
 use quorum_rpc::messages::ReadPoint;
@@ -24,6 +25,7 @@ use crate::clients::ClientHandle;
 use crate::node::{Node, Stats};
 use crate::proposer::WriteOutcome;
 use crate::server_commands;
+use crate::transaction::{self, InMulti, MultiState};
 
 /// Per-connection state.
 pub struct Session {
@@ -37,6 +39,12 @@ pub struct Session {
     pub last_write_index: u64,
     /// Set by QUIT: close after replying.
     pub closing: bool,
+    /// The SELECTed database.
+    pub db: u32,
+    /// The open MULTI block, if any.
+    pub multi: Option<MultiState>,
+    /// Keys WATCHed since the last EXEC, DISCARD or UNWATCH, with the versions seen.
+    pub watched: Vec<WatchedKey>,
 }
 
 impl Session {
@@ -48,6 +56,9 @@ impl Session {
             readonly: false,
             last_write_index: 0,
             closing: false,
+            db: 0,
+            multi: None,
+            watched: Vec::new(),
         }
     }
 
@@ -86,6 +97,19 @@ pub async fn execute_pipeline(
         if slots.len() > protocols.len() {
             protocols.push(session.protocol);
         }
+        match transaction::route(node, session, &args) {
+            InMulti::RunAsUsual => {}
+            InMulti::Reply(frame) => {
+                slots.push(Slot::Ready(frame));
+                continue;
+            }
+            InMulti::Exec => {
+                resolve_pending(session, &mut slots).await;
+                let frame = transaction::exec(node, session).await;
+                slots.push(Slot::Ready(frame));
+                continue;
+            }
+        }
         let spec = match quorum_commands::validate(&args) {
             Ok(spec) => spec,
             Err(e) => {
@@ -95,18 +119,35 @@ pub async fn execute_pipeline(
         };
         match spec.kind() {
             Kind::Write => {
-                if let Err(e) = quorum_commands::precheck_write(&args) {
+                if let Err(e) = precheck(node, &args) {
                     slots.push(Slot::Ready(Frame::Error(e)));
                     continue;
                 }
                 Stats::bump(&node.stats.writes_proposed);
-                let outcome = node.proposer.submit(Op::Command(args)).await;
+                let op = Op::Command {
+                    db: session.db,
+                    args,
+                };
+                let outcome = node.proposer.submit(op).await;
                 slots.push(Slot::Pending(outcome));
             }
             Kind::Read => {
                 resolve_pending(session, &mut slots).await;
                 let frame = match read(node, session, &mut read_point, &args).await {
                     Ok(frame) => frame,
+                    Err(e) => Frame::Error(e),
+                };
+                slots.push(Slot::Ready(frame));
+            }
+            Kind::Server if spec.name == "watch" => {
+                // A WATCH sees the connection's own writes: wait until they are applied here.
+                resolve_pending(session, &mut slots).await;
+                let applied = node
+                    .cluster
+                    .wait_applied(session.last_write_index, node.request_timeout())
+                    .await;
+                let frame = match applied {
+                    Ok(()) => transaction::watch(node, session, &args[1..]),
                     Err(e) => Frame::Error(e),
                 };
                 slots.push(Slot::Ready(frame));
@@ -134,6 +175,21 @@ pub async fn execute_pipeline(
             Slot::Pending(_) => unreachable!("all pending writes were resolved"),
         })
         .collect()
+}
+
+/// A write's checks on the receiving node: its syntax, and the database numbers it names
+/// against this node's `--databases`.
+fn precheck(node: &Node, args: &[Bytes]) -> Result<(), quorum_types::ErrorReply> {
+    quorum_commands::precheck_write(args)?;
+    if quorum_commands::database_arguments(args)
+        .iter()
+        .any(|&db| db >= node.config.databases)
+    {
+        return Err(quorum_types::ErrorReply::from_static(
+            "ERR DB index is out of range",
+        ));
+    }
+    Ok(())
 }
 
 /// Waits for every queued write's outcome, in order.
@@ -192,5 +248,8 @@ async fn read(
         },
         random_seed,
     };
-    Ok(quorum_commands::execute_read(&state.keyspace, args, &ctx))
+    Ok(match state.databases.get(session.db) {
+        Some(ks) => quorum_commands::execute_read(ks, args, &ctx),
+        None => quorum_commands::execute_read(&Keyspace::new(), args, &ctx),
+    })
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use quorum_raft::Op;
 
 use crate::node::Node;
@@ -23,16 +24,23 @@ pub async fn run(node: Arc<Node>) {
             continue;
         }
         let now_ms = node.seams.clock.now_unix_ms();
-        let keys = node
-            .state
-            .read()
-            .keyspace
-            .expired_keys(now_ms, EXPIRY_KEYS_PER_ROUND_MAX);
-        if keys.is_empty() {
-            continue;
+        let expired: Vec<(u32, Vec<Bytes>)> = {
+            let state = node.state.read();
+            let mut budget = EXPIRY_KEYS_PER_ROUND_MAX;
+            state
+                .databases
+                .iter()
+                .filter_map(|(db, ks)| {
+                    let keys = ks.expired_keys(now_ms, budget);
+                    budget -= keys.len();
+                    (!keys.is_empty()).then_some((db, keys))
+                })
+                .collect()
+        };
+        for (db, keys) in expired {
+            tracing::trace!(db, keys = keys.len(), "proposing active expiry");
+            // Wait for the outcome so the same keys are not proposed twice concurrently.
+            let _ = node.proposer.submit(Op::Expire { db, keys }).await.await;
         }
-        tracing::trace!(keys = keys.len(), "proposing active expiry");
-        // Wait for the outcome so the same keys are not proposed twice concurrently.
-        let _ = node.proposer.submit(Op::Expire(keys)).await.await;
     }
 }

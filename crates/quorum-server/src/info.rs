@@ -91,7 +91,7 @@ fn clients(node: &Node, out: &mut String) -> std::fmt::Result {
 }
 
 fn memory(node: &Node, out: &mut String) -> std::fmt::Result {
-    let used = node.state.read().keyspace.used_memory_bytes();
+    let used = node.state.read().databases.used_memory_bytes();
     writeln!(out, "# Memory\r")?;
     writeln!(out, "used_memory:{used}\r")?;
     writeln!(
@@ -188,13 +188,18 @@ fn replication(node: &Node, metrics: &Metrics, out: &mut String) -> std::fmt::Re
 }
 
 fn keyspace(node: &Node, out: &mut String) -> std::fmt::Result {
-    let (keys, expires) = {
+    let counts: Vec<(u32, usize, usize)> = {
         let state = node.state.read();
-        (state.keyspace.len(), state.keyspace.expires_count())
+        state
+            .databases
+            .iter()
+            .filter(|(_, ks)| !ks.is_empty())
+            .map(|(db, ks)| (db, ks.len(), ks.expires_count()))
+            .collect()
     };
     writeln!(out, "# Keyspace\r")?;
-    if keys > 0 {
-        writeln!(out, "db0:keys={keys},expires={expires},avg_ttl=0\r")?;
+    for (db, keys, expires) in counts {
+        writeln!(out, "db{db}:keys={keys},expires={expires},avg_ttl=0\r")?;
     }
     Ok(())
 }

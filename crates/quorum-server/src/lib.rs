@@ -21,8 +21,11 @@ mod proposer;
 mod read_barrier;
 pub mod seams;
 mod server_commands;
+mod transaction;
 
 pub use config::{NodeConfig, RaftTuning};
+/// The most databases a node can hold (`--databases` is at most this).
+pub use quorum_keyspace::DATABASES_MAX;
 /// Planted bugs (`quorum node --chaos-bug NAME`), only with the `chaos-bugs` feature.
 #[cfg(feature = "chaos-bugs")]
 pub use quorum_raft::chaos_bugs;

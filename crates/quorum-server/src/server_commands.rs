@@ -18,14 +18,19 @@ use crate::node::Node;
 pub async fn execute(node: &Node, session: &mut Session, args: &[Bytes]) -> Frame {
     let name = args[0].to_ascii_lowercase();
     let result = match name.as_slice() {
-        b"ping" => Ok(match args.get(1) {
-            Some(message) => Frame::Bulk(message.clone()),
-            None => Frame::Simple("PONG".into()),
-        }),
+        b"ping" => match args {
+            [_] => Ok(Frame::Simple("PONG".into())),
+            [_, message] => Ok(Frame::Bulk(message.clone())),
+            _ => Err(ErrorReply::wrong_arity("ping")),
+        },
         b"echo" => Ok(Frame::Bulk(args[1].clone())),
         b"hello" => hello(node, session, &args[1..]),
         b"auth" => auth(&args[1..]),
-        b"select" => select(&args[1]),
+        b"select" => database_index(node, &args[1]).map(|db| {
+            session.db = db;
+            session.client.info.lock().db = db;
+            Frame::ok()
+        }),
         b"quit" => {
             session.closing = true;
             Ok(Frame::ok())
@@ -74,9 +79,13 @@ fn set_readonly(session: &mut Session, readonly: bool) {
 fn reset(session: &mut Session) {
     session.protocol = Protocol::Resp2;
     set_readonly(session, false);
+    session.db = 0;
+    session.multi = None;
+    session.watched.clear();
     let mut info = session.client.info.lock();
     info.name.clear();
     info.resp = 2;
+    info.db = 0;
 }
 
 fn parse_i64(arg: &[u8]) -> Option<i64> {
@@ -161,14 +170,14 @@ fn auth(args: &[Bytes]) -> Result<Frame, ErrorReply> {
     }
 }
 
-fn select(db: &[u8]) -> Result<Frame, ErrorReply> {
-    match parse_i64(db) {
-        Some(0) => Ok(Frame::ok()),
-        Some(_) => Err(ErrorReply::from_static(
-            "ERR SELECT is not allowed in cluster mode",
-        )),
-        None => Err(ErrorReply::not_integer()),
-    }
+/// A database number a client names (SELECT), checked against `--databases` with Redis's
+/// texts.
+pub(crate) fn database_index(node: &Node, db: &[u8]) -> Result<u32, ErrorReply> {
+    let db = parse_i64(db).ok_or_else(ErrorReply::not_integer)?;
+    u32::try_from(db)
+        .ok()
+        .filter(|&db| db < node.config.databases)
+        .ok_or_else(|| ErrorReply::from_static("ERR DB index is out of range"))
 }
 
 fn validate_client_name(name: &[u8]) -> Result<(), ErrorReply> {

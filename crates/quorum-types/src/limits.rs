@@ -25,6 +25,9 @@ pub struct Limits {
     /// `client-output-buffer-limit` is unlimited; quorum caps it so a slow reader cannot
     /// exhaust memory.
     pub output_buffer_bytes_max: usize,
+    /// Most argument bytes one MULTI may queue. Redis has no such limit; in quorum an EXEC is
+    /// one log entry that every replica holds whole, so it is bounded (64 MiB).
+    pub transaction_bytes_max: usize,
 }
 
 impl Default for Limits {
@@ -36,6 +39,7 @@ impl Default for Limits {
             query_buffer_bytes_max: 1024 * 1024 * 1024,
             clients_max: 10_000,
             output_buffer_bytes_max: 256 * 1024 * 1024,
+            transaction_bytes_max: 64 * 1024 * 1024,
         }
     }
 }

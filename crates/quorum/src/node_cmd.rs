@@ -87,6 +87,14 @@ pub struct NodeArgs {
     #[arg(long, env = "QUORUM_OUTPUT_BUFFER_BYTES_MAX", help_heading = "Client limits", default_value_t = Limits::default().output_buffer_bytes_max)]
     pub output_buffer_bytes_max: usize,
 
+    /// Most argument bytes one MULTI may queue (an EXEC is one log entry).
+    #[arg(long, env = "QUORUM_TRANSACTION_BYTES_MAX", help_heading = "Client limits", default_value_t = Limits::default().transaction_bytes_max)]
+    pub transaction_bytes_max: usize,
+
+    /// Number of databases clients may SELECT (0..N-1), as Redis's `databases`.
+    #[arg(long, env = "QUORUM_DATABASES", default_value_t = 16)]
+    pub databases: u32,
+
     /// Raft leader heartbeat period.
     #[arg(long, env = "QUORUM_HEARTBEAT_INTERVAL_MS", help_heading = "Raft", default_value_t = RaftTuning::default().heartbeat_interval_ms)]
     pub heartbeat_interval_ms: u64,
@@ -291,7 +299,15 @@ impl NodeArgs {
                 "--output-buffer-bytes-max",
                 self.output_buffer_bytes_max,
             )?,
+            transaction_bytes_max: positive("--transaction-bytes-max", self.transaction_bytes_max)?,
         };
+        if !(1..=quorum_server::DATABASES_MAX).contains(&self.databases) {
+            bail!(
+                "--databases {} is outside 1..={}",
+                self.databases,
+                quorum_server::DATABASES_MAX
+            );
+        }
         let raft = RaftTuning {
             heartbeat_interval_ms: positive("--heartbeat-interval-ms", self.heartbeat_interval_ms)?,
             election_timeout_min_ms: self.election_timeout_min_ms,
@@ -330,6 +346,7 @@ impl NodeArgs {
             raft,
             request_timeout_ms: positive("--request-timeout-ms", self.request_timeout_ms)?,
             emulate_power_loss: self.emulate_power_loss,
+            databases: self.databases,
         })
     }
 

@@ -11,7 +11,10 @@
 //! - `! ` run on both, compare nothing (avoid: it checks only that quorum answers).
 //!
 //! Each file starts from `FLUSHALL` on both. Lines go to the quorum nodes in turn, so writes
-//! are forwarded by followers and reads are served by every node.
+//! are forwarded by followers and reads are served by every node; a file with a line
+//! `@sticky` sends all its lines over one connection (MULTI, SELECT: connection state). A
+//! line starting with `@other ` runs over a second connection on both sides (another client
+//! changing a WATCHed key), after the prefix that says how to compare it.
 
 mod common;
 
@@ -36,6 +39,15 @@ struct Line {
     text: String,
     compare: Compare,
     args: Vec<Vec<u8>>,
+    /// Runs over the second connection.
+    other: bool,
+}
+
+/// A parsed parity file.
+struct ParityFile {
+    lines: Vec<Line>,
+    /// One connection for every line.
+    sticky: bool,
 }
 
 fn parity_files() -> Vec<PathBuf> {
@@ -49,14 +61,23 @@ fn parity_files() -> Vec<PathBuf> {
     files
 }
 
-fn parse_file(path: &Path) -> Vec<Line> {
+fn parse_file(path: &Path) -> ParityFile {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = Vec::new();
+    let mut sticky = false;
     for (i, raw) in text.lines().enumerate() {
         let trimmed = raw.trim();
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
+        if trimmed == "@sticky" {
+            sticky = true;
+            continue;
+        }
+        let (other, trimmed) = match trimmed.strip_prefix("@other ") {
+            Some(rest) => (true, rest.trim_start()),
+            None => (false, trimmed),
+        };
         let (compare, command) = [
             ("=2 ", Compare::UnorderedPairs),
             ("= ", Compare::Unordered),
@@ -79,9 +100,10 @@ fn parse_file(path: &Path) -> Vec<Line> {
             text: command.to_string(),
             compare,
             args,
+            other,
         });
     }
-    lines
+    ParityFile { lines, sticky }
 }
 
 /// Splits a line as redis-cli does (`sdssplitargs`).
@@ -243,27 +265,35 @@ fn every_parity_file_replies_as_redis_does() {
         .expect("start redis-server")
         .expect("redis-server is not installed: ./scripts/test installs Debian's redis-server");
     let cluster = common::cluster(&[]);
-    let mut redis_conn = Raw::connect(redis.addr().parse().unwrap());
-    let mut quorum_conns: Vec<Raw> = cluster
-        .nodes()
-        .iter()
-        .map(|node| Raw::connect(node.resp_addr()))
-        .collect();
-
-    let mut mismatches = Vec::new();
+    let nodes = cluster.nodes().len();
     let mut compared = 0;
-    for file in &files {
+    let mut mismatches = Vec::new();
+    for (index, file) in files.iter().enumerate() {
         let name = file.file_name().unwrap().to_string_lossy().to_string();
+        // Fresh connections per file: connection state (SELECT, MULTI) never leaks.
+        let mut redis_conns = [(); 2].map(|_| Raw::connect(redis.addr().parse().unwrap()));
+        let mut quorum_conns: Vec<Raw> = cluster
+            .nodes()
+            .iter()
+            .map(|node| Raw::connect(node.resp_addr()))
+            .collect();
+        let mut quorum_other = Raw::connect(cluster.nodes()[(index + 1) % nodes].resp_addr());
         let flush = [b"FLUSHALL".to_vec()];
-        redis_conn.send(&encode(&flush));
-        assert_eq!(redis_conn.reply(), "+OK\r\n");
+        redis_conns[0].send(&encode(&flush));
+        assert_eq!(redis_conns[0].reply(), "+OK\r\n");
         quorum_conns[0].send(&encode(&flush));
         assert_eq!(quorum_conns[0].reply(), "+OK\r\n");
-        for (i, line) in parse_file(file).iter().enumerate() {
+        let parsed = parse_file(file);
+        for (i, line) in parsed.lines.iter().enumerate() {
             let request = encode(&line.args);
+            let redis_conn = &mut redis_conns[usize::from(line.other)];
             redis_conn.send(&request);
             let expected = redis_conn.reply();
-            let conn = &mut quorum_conns[i % 3];
+            let conn = match (line.other, parsed.sticky) {
+                (true, _) => &mut quorum_other,
+                (false, true) => &mut quorum_conns[index % nodes],
+                (false, false) => &mut quorum_conns[i % nodes],
+            };
             conn.send(&request);
             let got = conn.reply();
             compared += 1;
@@ -278,6 +308,7 @@ fn every_parity_file_replies_as_redis_does() {
             }
         }
     }
+
     eprintln!("compared {compared} replies from {} files", files.len());
     assert!(
         mismatches.is_empty(),
