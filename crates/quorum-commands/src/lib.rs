@@ -18,6 +18,7 @@
 //! Not here: connections, sessions, protocol versions, the commands of kind
 //! [`Kind::Server`] other than COMMAND, and anything with a clock, randomness or I/O.
 
+mod blocking;
 mod connection;
 mod expire;
 mod generic;
@@ -39,6 +40,7 @@ use quorum_keyspace::{Databases, Keyspace, Touched, DATABASES_MAX};
 use quorum_resp::Frame;
 use quorum_types::ErrorReply;
 
+pub use blocking::{blocking_wait, parse_timeout, BlockingWait};
 pub use generic::database_arguments;
 pub use introspection::command_introspection;
 pub use multi::{apply_transaction, Transaction, TxCommand, WatchedKey};

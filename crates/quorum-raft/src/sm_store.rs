@@ -33,6 +33,9 @@ pub struct StateMachineStore {
     snapshot_counter: Arc<AtomicU64>,
     /// The last log index covered by a snapshot that is on disk (fsynced).
     durable_snapshot_index: Arc<AtomicU64>,
+    /// Raised after entries are applied or a snapshot installed, so the server can look at
+    /// the keys they changed ([`StateMachine::take_touched`]).
+    applied: Arc<tokio::sync::Notify>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -72,7 +75,13 @@ impl StateMachineStore {
             snapshots: Arc::new(snapshots),
             snapshot_counter: Arc::new(AtomicU64::new(0)),
             durable_snapshot_index: Arc::new(AtomicU64::new(durable_snapshot_index)),
+            applied: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+
+    /// Raised (one stored permit) whenever entries were applied or a snapshot installed.
+    pub fn applied_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.applied.clone()
     }
 
     /// The last log index covered by a snapshot on disk, kept current as snapshots are saved;
@@ -159,11 +168,15 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         I: IntoIterator<Item = Entry<TypeConfig>> + OptionalSend,
         I::IntoIter: OptionalSend,
     {
-        let mut state = self.state.write();
-        Ok(entries
-            .into_iter()
-            .map(|entry| state.apply_entry(&entry))
-            .collect())
+        let replies = {
+            let mut state = self.state.write();
+            entries
+                .into_iter()
+                .map(|entry| state.apply_entry(&entry))
+                .collect()
+        };
+        self.applied.notify_one();
+        Ok(replies)
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
@@ -198,6 +211,7 @@ impl RaftStateMachine<TypeConfig> for StateMachineStore {
         self.persist(meta, data).await?;
         tracing::info!(snapshot = %meta.snapshot_id, keys = decoded.databases.key_count(), "installed snapshot");
         *self.state.write() = decoded;
+        self.applied.notify_one();
         Ok(())
     }
 

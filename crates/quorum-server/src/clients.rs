@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -44,6 +44,36 @@ pub struct ClientHandle {
     pub info: Mutex<ClientInfo>,
     /// Notified by CLIENT KILL.
     pub kill: Notify,
+    /// The client disconnected or was killed (see [`ClientHandle::gone`]).
+    gone_flag: AtomicBool,
+    gone_notify: Notify,
+}
+
+impl ClientHandle {
+    /// Records that the client is gone (its socket closed, or CLIENT KILL), ending any
+    /// blocking wait of its connection.
+    pub fn mark_gone(&self) {
+        self.gone_flag.store(true, Ordering::Release);
+        self.gone_notify.notify_waiters();
+    }
+
+    /// Whether the client is gone.
+    pub fn is_gone(&self) -> bool {
+        self.gone_flag.load(Ordering::Acquire)
+    }
+
+    /// Completes once the client is gone.
+    pub async fn gone(&self) {
+        loop {
+            let notified = self.gone_notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.gone_flag.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
 }
 
 /// All connected clients of this node.
@@ -89,6 +119,8 @@ impl ClientRegistry {
                 last_active: now,
             }),
             kill: Notify::new(),
+            gone_flag: AtomicBool::new(false),
+            gone_notify: Notify::new(),
         });
         clients.insert(id, handle.clone());
         Some(handle)
@@ -117,6 +149,7 @@ impl ClientRegistry {
         for handle in handles {
             if filter(&handle.info.lock()) {
                 handle.kill.notify_one();
+                handle.mark_gone();
                 killed += 1;
             }
         }

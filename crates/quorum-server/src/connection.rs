@@ -51,7 +51,33 @@ where
         }
 
         if !requests.is_empty() {
-            let frames = execute_pipeline(&node, &mut session, requests).await;
+            let may_block = requests.iter().any(|args| {
+                quorum_commands::lookup(&args[0])
+                    .is_some_and(|spec| spec.flags.contains(&"blocking"))
+            });
+            let frames = if may_block {
+                // While a command may wait indefinitely, keep reading: a closed socket ends
+                // the wait (bytes of later requests are kept for after it).
+                let pipeline = execute_pipeline(&node, &mut session, requests);
+                tokio::pin!(pipeline);
+                let mut open = true;
+                loop {
+                    tokio::select! {
+                        frames = &mut pipeline => break frames,
+                        read = socket.read_buf(&mut input), if open && input.len() < limits.query_buffer_bytes_max => {
+                            if matches!(read, Ok(0) | Err(_)) {
+                                open = false;
+                                client.mark_gone();
+                            }
+                        }
+                    }
+                }
+            } else {
+                execute_pipeline(&node, &mut session, requests).await
+            };
+            if client.is_gone() {
+                return;
+            }
             for (frame, protocol) in &frames {
                 if frame.is_error() {
                     Stats::bump(&node.stats.error_replies);

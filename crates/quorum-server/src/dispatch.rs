@@ -21,6 +21,7 @@ use quorum_resp::{Frame, Protocol, Request};
 use quorum_rpc::messages::ReadPoint;
 use tokio::sync::oneshot;
 
+use crate::blocking;
 use crate::clients::ClientHandle;
 use crate::node::{Node, Stats};
 use crate::proposer::WriteOutcome;
@@ -121,6 +122,14 @@ pub async fn execute_pipeline(
             Kind::Write => {
                 if let Err(e) = precheck(node, &args) {
                     slots.push(Slot::Ready(Frame::Error(e)));
+                    continue;
+                }
+                if let Some(Ok(wait)) = quorum_commands::blocking_wait(spec, &args) {
+                    // Replies stay in order: the writes before it first, then it waits.
+                    resolve_pending(session, &mut slots).await;
+                    Stats::bump(&node.stats.writes_proposed);
+                    let frame = blocking::serve(node, session, args, &wait).await;
+                    slots.push(Slot::Ready(frame));
                     continue;
                 }
                 Stats::bump(&node.stats.writes_proposed);

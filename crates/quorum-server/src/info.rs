@@ -87,7 +87,7 @@ fn clients(node: &Node, out: &mut String) -> std::fmt::Result {
     writeln!(out, "# Clients\r")?;
     writeln!(out, "connected_clients:{}\r", node.clients.len())?;
     writeln!(out, "maxclients:{}\r", node.config.limits.clients_max)?;
-    writeln!(out, "blocked_clients:0\r")
+    writeln!(out, "blocked_clients:{}\r", node.blocked.len())
 }
 
 fn memory(node: &Node, out: &mut String) -> std::fmt::Result {

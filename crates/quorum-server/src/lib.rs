@@ -5,6 +5,7 @@
 //! storage and state-machine glue (`quorum-raft`), the peer protocol (`quorum-rpc`),
 //! command-line parsing (the `quorum` binary).
 
+mod blocking;
 mod bootstrap;
 mod clients;
 mod cluster;
@@ -118,6 +119,7 @@ pub async fn run_node_with_seams(
         .verify_committed_entries_present()
         .context("checking the Raft log")?;
     let state = sm_store.shared();
+    let applied = sm_store.applied_signal();
 
     let raft = Raft::new(
         config.id,
@@ -153,6 +155,7 @@ pub async fn run_node_with_seams(
         cluster,
         state,
         clients: Default::default(),
+        blocked: Default::default(),
         stats: Stats::default(),
         seams,
         started: tokio::time::Instant::now(),
@@ -202,6 +205,7 @@ pub async fn run_node_with_seams(
         ))
     });
     let expiry = tokio::spawn(expiry::run(node.clone()));
+    let waker = tokio::spawn(blocking::waker(node.clone(), applied));
     let reclaimer = tokio::spawn(reclaim_log_space(engine.clone()));
     let acceptor = tokio::spawn(accept_loop(
         client_listener,
@@ -259,6 +263,7 @@ pub async fn run_node_with_seams(
     rejoin_watch.abort();
     acceptor.abort();
     expiry.abort();
+    waker.abort();
     reclaimer.abort();
     node.clients.kill_all();
     let grace = Duration::from_millis(SHUTDOWN_GRACE_MS);

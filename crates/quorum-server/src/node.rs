@@ -52,6 +52,8 @@ pub struct Node {
     pub barrier: ReadBarrier,
     /// Connected clients.
     pub clients: ClientRegistry,
+    /// Clients parked on blocking commands.
+    pub blocked: crate::blocking::BlockedClients,
     /// Counters.
     pub stats: Stats,
     /// Clock and randomness.

@@ -9,6 +9,7 @@ use quorum_keyspace::GlobPattern;
 use quorum_resp::{Frame, Protocol};
 use quorum_types::{ErrorReply, REDIS_COMPAT_VERSION};
 
+use crate::blocking::Unblock;
 use crate::clients::format_client_line;
 use crate::dispatch::Session;
 use crate::info;
@@ -275,6 +276,21 @@ fn client(node: &Node, session: &mut Session, args: &[Bytes]) -> Result<Frame, E
                 format: *b"txt",
                 text: Bytes::from(text),
             })
+        }
+        (b"unblock", 2 | 3) => {
+            let id = parse_i64(&args[1]).ok_or_else(ErrorReply::not_integer)?;
+            let how = match args.get(2) {
+                None => Unblock::Timeout,
+                Some(word) if word.eq_ignore_ascii_case(b"timeout") => Unblock::Timeout,
+                Some(word) if word.eq_ignore_ascii_case(b"error") => Unblock::Error,
+                Some(_) => {
+                    return Err(ErrorReply::from_static(
+                        "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+                    ))
+                }
+            };
+            let unblocked = u64::try_from(id).is_ok_and(|id| node.blocked.unblock(id, how));
+            Ok(Frame::Integer(i64::from(unblocked)))
         }
         (b"kill", 2) => {
             // Old form: CLIENT KILL addr:port

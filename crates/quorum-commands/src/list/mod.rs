@@ -4,13 +4,15 @@
 //! (`search.rs`: LINSERT LREM LPOS). This file holds the group's rows and the pieces they
 //! share: list ends and index arithmetic.
 //!
-//! The blocking forms (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) need the server layer to
-//! park a client; once a key has data they pop and move through [`pop_from`] and
-//! [`move_element`], the same functions the non-blocking forms use.
+//! The blocking forms (`blocking.rs`: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP) apply as
+//! their non-blocking forms — a null array when there is nothing to pop — through
+//! [`pop_from`] and [`move_element`]; the server layer parks the client and tries again
+//! when a key it waits for changes (`crate::blocking`).
 //!
 //! Not here: the value type itself (`quorum_keyspace::ListValue`), typed access
 //! (`typed.rs`).
 
+mod blocking;
 mod push_pop;
 mod range;
 mod search;
@@ -23,10 +25,6 @@ use quorum_types::ErrorReply;
 use crate::parse::is_keyword;
 use crate::table::{command_rows, no_precheck, numkeys_at, CommandSpec, Handler, Keys};
 
-#[allow(
-    unused_imports,
-    reason = "the entry points of the blocking forms, which are not written yet"
-)]
 pub(crate) use {push_pop::pop_from, transfer::move_element};
 
 /// This group's rows of the command table.
@@ -47,6 +45,11 @@ pub(crate) static COMMANDS: &[CommandSpec] = command_rows! {
     { "lpos", -3, ["readonly"], Keys::range(1, 1, 1), Handler::Read(search::lpos), "list", ["@read", "@list", "@slow"], [], "6.0.6", "Return the index of matching elements on a list" }
     { "lmove", 5, ["write", "denyoom"], Keys::range(1, 2, 1), Handler::Write(transfer::precheck_lmove, transfer::lmove), "list", ["@write", "@list", "@slow"], [], "6.2.0", "Pop an element from a list, push it to another list and return it" }
     { "rpoplpush", 3, ["write", "denyoom"], Keys::range(1, 2, 1), Handler::Write(no_precheck, transfer::rpoplpush), "list", ["@write", "@list", "@slow"], [], "1.2.0", "Remove the last element in a list, prepend it to another list and return it" }
+    { "blpop", -3, ["write", "noscript", "blocking"], Keys::range(1, -2, 1), Handler::Write(blocking::precheck_last_timeout, blocking::blpop), "list", ["@write", "@list", "@slow", "@blocking"], [], "2.0.0", "Remove and get the first element in a list, or block until one is available" }
+    { "brpop", -3, ["write", "noscript", "blocking"], Keys::range(1, -2, 1), Handler::Write(blocking::precheck_last_timeout, blocking::brpop), "list", ["@write", "@list", "@slow", "@blocking"], [], "2.0.0", "Remove and get the last element in a list, or block until one is available" }
+    { "blmove", 6, ["write", "denyoom", "noscript", "blocking"], Keys::range(1, 2, 1), Handler::Write(blocking::precheck_blmove, blocking::blmove), "list", ["@write", "@list", "@slow", "@blocking"], [], "6.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available" }
+    { "brpoplpush", 4, ["write", "denyoom", "noscript", "blocking"], Keys::range(1, 2, 1), Handler::Write(blocking::precheck_brpoplpush, blocking::brpoplpush), "list", ["@write", "@list", "@slow", "@blocking"], [], "2.2.0", "Pop an element from a list, push it to another list and return it; or block until one is available" }
+    { "blmpop", -5, ["write", "blocking", "movablekeys"], Keys::movable(0, 0, 0, numkeys_at::<2>), Handler::Write(blocking::precheck_blmpop, blocking::blmpop), "list", ["@write", "@list", "@slow", "@blocking"], [], "7.0.0", "Pop elements from a list, or block until one is available" }
     { "lmpop", -4, ["write", "movablekeys"], Keys::movable(0, 0, 0, numkeys_at::<1>), Handler::Write(push_pop::precheck_lmpop, push_pop::lmpop), "list", ["@write", "@list", "@slow"], [], "7.0.0", "Pop elements from a list" }
 };
 

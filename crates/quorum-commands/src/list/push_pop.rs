@@ -121,11 +121,11 @@ pub(crate) fn pop_from(
 }
 
 /// LMPOP's parsed arguments.
-struct Mpop {
+pub(super) struct Mpop {
     /// Positions of the keys in the arguments.
-    keys: Range<usize>,
-    end: End,
-    count: usize,
+    pub(super) keys: Range<usize>,
+    pub(super) end: End,
+    pub(super) count: usize,
 }
 
 pub(super) fn precheck_lmpop(args: &[Bytes]) -> Result<(), ErrorReply> {
@@ -134,7 +134,7 @@ pub(super) fn precheck_lmpop(args: &[Bytes]) -> Result<(), ErrorReply> {
 
 /// `LMPOP numkeys key... LEFT|RIGHT [COUNT n]`, with Redis's checks in Redis's order:
 /// numkeys, then the end, then the options (COUNT at most once).
-fn parse_lmpop(args: &[Bytes]) -> Result<Mpop, ErrorReply> {
+pub(super) fn parse_lmpop(args: &[Bytes]) -> Result<Mpop, ErrorReply> {
     let numkeys = string_to_i64(arg(args, 1)?)
         .filter(|&n| n >= 1)
         .ok_or_else(|| ErrorReply::from_static("ERR numkeys should be greater than 0"))?;
