@@ -1,8 +1,0 @@
-//! Redis's `sorted-set` group: Sorted sets (ZADD ZRANGE ZSCORE ...).
-//!
-//! Not here: the value type itself (`quorum_keyspace`), typed access (`typed.rs`).
-
-use crate::table::CommandSpec;
-
-/// This group's rows of the command table.
-pub(crate) static COMMANDS: &[CommandSpec] = &[];
