@@ -90,12 +90,19 @@ fn copy() {
 
 /// quorum has one database: any other index is out of range (Redis with `databases 1`).
 #[test]
-fn copy_to_another_db_is_refused() {
+fn copy_to_another_db_copies_there_and_not_here() {
     check(&[
         ("@local", ""),
         ("SET a 1", "+OK"),
-        ("COPY a b DB 1", "-ERR DB index is out of range"),
+        ("COPY a b DB 1", ":1"),
         ("EXISTS b", ":0"),
+        ("COPY a b DB 1", ":0"),
+        ("COPY a a DB 1", ":1"),
+        ("COPY a b DB 1024", "-ERR DB index is out of range"),
+        ("COPY a b DB -1", "-ERR DB index is out of range"),
+        ("MOVE a 0", "-ERR source and destination objects are the same"),
+        ("MOVE a 3", ":1"),
+        ("EXISTS a", ":0"),
     ]);
 }
 

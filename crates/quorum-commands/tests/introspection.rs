@@ -56,7 +56,7 @@ fn info_docs_count_list() {
         ("COMMAND DOCS get", "[$get, [$summary, $Get the value of a key, $since, $1.0.0, $group, $string]]"),
         ("COMMAND COUNT", &format!(":{count}")),
         ("COMMAND LIST FILTERBY pattern getr*", "[$getrange]"),
-        ("COMMAND LIST FILTERBY aclcat keyspace", "[$dbsize, $flushdb, $flushall, $del, $unlink, $exists, $touch, $type, $rename, $renamenx, $copy, $keys, $scan, $randomkey, $expire, $pexpire, $expireat, $pexpireat, $ttl, $pttl, $expiretime, $pexpiretime, $persist]"),
+        ("COMMAND LIST FILTERBY aclcat keyspace", "[$dbsize, $flushdb, $flushall, $swapdb, $del, $unlink, $exists, $touch, $type, $rename, $renamenx, $copy, $move, $keys, $scan, $randomkey, $expire, $pexpire, $expireat, $pexpireat, $ttl, $pttl, $expiretime, $pexpiretime, $persist]"),
     ]);
 }
 

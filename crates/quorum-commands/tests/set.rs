@@ -268,6 +268,7 @@ fn random_picks_follow_the_seed_and_reach_every_member() {
         ks: h.ks.clone(),
         now_ms: h.now_ms,
         seed: 9,
+        ..Harness::default()
     };
     h.seed = 9;
     for line in ["SPOP s", "SPOP s 7"] {

@@ -10,18 +10,20 @@
 
 use bytes::Bytes;
 use quorum_commands::{
-    apply_write, command_introspection, execute_read, precheck_write, validate, ApplyContext, Kind,
-    ReadContext,
+    apply_write, apply_write_in, command_introspection, execute_read, precheck_write, validate,
+    ApplyContext, Kind, ReadContext,
 };
-use quorum_keyspace::Keyspace;
+use quorum_keyspace::{Databases, Keyspace};
 use quorum_resp::Frame;
 
 /// The clock every table starts at (unix ms), so tables can use absolute deadlines.
 pub const START_MS: u64 = 1_700_000_000_000;
 
-/// One simulated replica with a clock the table controls.
+/// One simulated replica with a clock the table controls. Tables run in database 0 (`ks`);
+/// the other databases (MOVE, COPY ... DB, SWAPDB) are kept in `other_dbs`.
 pub struct Harness {
     pub ks: Keyspace,
+    pub other_dbs: Databases,
     pub now_ms: u64,
     pub seed: u64,
 }
@@ -30,6 +32,7 @@ impl Default for Harness {
     fn default() -> Self {
         Harness {
             ks: Keyspace::new(),
+            other_dbs: Databases::new(),
             now_ms: START_MS,
             seed: 42,
         }
@@ -63,7 +66,11 @@ impl Harness {
                     return Frame::Error(e);
                 }
                 let ctx = self.ctx();
-                apply_write(&mut self.ks, args, &ctx)
+                // Database 0 joins the others for the duration of the write.
+                std::mem::swap(self.other_dbs.get_mut(0), &mut self.ks);
+                let (frame, _) = apply_write_in(&mut self.other_dbs, 0, args, &ctx);
+                std::mem::swap(self.other_dbs.get_mut(0), &mut self.ks);
+                frame
             }
             Kind::Read => {
                 let ctx = ReadContext {
