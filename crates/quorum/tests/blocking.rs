@@ -99,6 +99,29 @@ fn a_client_blocked_on_a_follower_is_served_by_a_push_on_another_node_and_timeou
         query(&mut leader_conn, &["LRANGE", "processing", "0", "-1"]).unwrap();
     assert_eq!(processing, vec!["task"]);
 
+    // BZPOPMIN parks on sorted sets the same way.
+    let zwaiter = thread::spawn(move || {
+        let mut conn = connect(waiting_addr).unwrap();
+        let reply: (String, String, f64) = query(&mut conn, &["BZPOPMIN", "delayed", "5"]).unwrap();
+        reply
+    });
+    quorum_testkit::poll_until(
+        "the zset waiter to block",
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || {
+            let info: String = query(&mut connect(waiting_addr).unwrap(), &["INFO", "clients"])
+                .map_err(|e| e.to_string())?;
+            Ok(info.contains("blocked_clients:1").then_some(()))
+        },
+    )
+    .unwrap();
+    let _: i64 = query(&mut pusher, &["ZADD", "delayed", "2", "late", "1", "early"]).unwrap();
+    assert_eq!(
+        zwaiter.join().unwrap(),
+        ("delayed".to_string(), "early".to_string(), 1.0)
+    );
+
     // CLIENT UNBLOCK ends a wait early, as a timeout or as an error.
     let mut blocked = connect(waiting_addr).unwrap();
     let id: i64 = query(&mut blocked, &["CLIENT", "ID"]).unwrap();

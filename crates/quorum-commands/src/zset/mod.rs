@@ -35,6 +35,7 @@
 
 mod add;
 mod algebra;
+mod blocking;
 mod bounds;
 mod pick;
 pub(crate) mod pop;
@@ -77,6 +78,9 @@ pub(crate) static COMMANDS: &[CommandSpec] = command_rows! {
     { "zremrangebylex", 4, ["write"], Keys::range(1, 1, 1), Handler::Write(range::precheck_zremrangebylex, range::zremrangebylex), "sorted-set", ["@write", "@sortedset", "@slow"], [], "2.8.9", "Remove all members in a sorted set between the given lexicographical range" }
     { "zpopmin", -2, ["write", "fast"], Keys::range(1, 1, 1), Handler::Write(pop::precheck_zpop, pop::zpopmin), "sorted-set", ["@write", "@sortedset", "@fast"], [], "5.0.0", "Remove and return members with the lowest scores in a sorted set" }
     { "zpopmax", -2, ["write", "fast"], Keys::range(1, 1, 1), Handler::Write(pop::precheck_zpop, pop::zpopmax), "sorted-set", ["@write", "@sortedset", "@fast"], [], "5.0.0", "Remove and return members with the highest scores in a sorted set" }
+    { "bzpopmin", -3, ["write", "noscript", "blocking", "fast"], Keys::range(1, -2, 1), Handler::Write(blocking::precheck_last_timeout, blocking::bzpopmin), "sorted-set", ["@write", "@sortedset", "@fast", "@blocking"], [], "5.0.0", "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available" }
+    { "bzpopmax", -3, ["write", "noscript", "blocking", "fast"], Keys::range(1, -2, 1), Handler::Write(blocking::precheck_last_timeout, blocking::bzpopmax), "sorted-set", ["@write", "@sortedset", "@fast", "@blocking"], [], "5.0.0", "Remove and return the member with the highest score from one or more sorted sets, or block until one is available" }
+    { "bzmpop", -5, ["write", "blocking", "movablekeys"], Keys::movable(0, 0, 0, numkeys_at::<2>), Handler::Write(blocking::precheck_bzmpop, blocking::bzmpop), "sorted-set", ["@write", "@sortedset", "@slow", "@blocking"], [], "7.0.0", "Remove and return members with scores in a sorted set or block until one is available" }
     { "zmpop", -4, ["write", "movablekeys"], Keys::movable(0, 0, 0, numkeys_at::<1>), Handler::Write(pop::precheck_zmpop, pop::zmpop), "sorted-set", ["@write", "@sortedset", "@slow"], [], "7.0.0", "Remove and return members with scores in a sorted set" }
     { "zrandmember", -2, ["readonly"], Keys::range(1, 1, 1), Handler::Read(pick::zrandmember), "sorted-set", ["@read", "@sortedset", "@slow"], ["nondeterministic_output"], "6.2.0", "Get one or multiple random elements from a sorted set" }
     { "zunion", -3, ["readonly", "movablekeys"], Keys::movable(0, 0, 0, numkeys_at::<1>), Handler::Read(algebra::zunion), "sorted-set", ["@read", "@sortedset", "@slow"], [], "6.2.0", "Add multiple sorted sets" }

@@ -67,10 +67,6 @@ pub(crate) fn pop_members(
 }
 
 /// `[key, member, score, ...]`: BZPOPMIN's and BZPOPMAX's reply.
-#[allow(
-    dead_code,
-    reason = "the reply of BZPOPMIN/BZPOPMAX, which are not written yet"
-)]
 pub(crate) fn keyed_flat_reply(key: &Bytes, popped: &[(Bytes, f64)]) -> Frame {
     let mut frames = vec![Frame::Bulk(key.clone())];
     for (member, score) in popped {
@@ -125,10 +121,10 @@ fn zpop(cx: &mut WriteCx<'_>, args: &[Bytes], end: End) -> Reply {
 }
 
 /// ZMPOP's arguments: the keys, the end, and how many members.
-struct Zmpop<'a> {
-    keys: &'a [Bytes],
-    end: End,
-    count: usize,
+pub(super) struct Zmpop<'a> {
+    pub(super) keys: &'a [Bytes],
+    pub(super) end: End,
+    pub(super) count: usize,
 }
 
 pub(super) fn precheck_zmpop(args: &[Bytes]) -> Result<(), ErrorReply> {
@@ -136,7 +132,7 @@ pub(super) fn precheck_zmpop(args: &[Bytes]) -> Result<(), ErrorReply> {
 }
 
 /// `ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]`, checked in Redis's order.
-fn parse_zmpop(args: &[Bytes]) -> Result<Zmpop<'_>, ErrorReply> {
+pub(super) fn parse_zmpop(args: &[Bytes]) -> Result<Zmpop<'_>, ErrorReply> {
     let numkeys = args
         .get(1)
         .and_then(|n| string_to_i64(n))
