@@ -10,7 +10,7 @@ use quorum_keyspace::{GlobPattern, Keyspace, DATABASES_MAX};
 use quorum_resp::Frame;
 use quorum_types::ErrorReply;
 
-use crate::parse::{arg, is_keyword, parse_i64, Args};
+use crate::parse::{arg, is_keyword, parse_i64, parse_scan_cursor, Args};
 use crate::table::{command_rows, no_precheck, CommandSpec, Handler, Keys};
 use crate::{DatabasesCx, ReadCx, Reply, WriteCx};
 
@@ -219,34 +219,8 @@ fn parse_copy_options(args: &[Bytes]) -> Result<(bool, Option<u32>), ErrorReply>
     Ok((replace, db))
 }
 
-/// Parses a SCAN cursor as Redis's `strtoul`-based `parseScanCursorOrReply`: digits with an
-/// optional sign (a `-` wraps, as in C), nothing else, no overflow. An empty cursor is 0.
-fn parse_cursor(bytes: &[u8]) -> Option<u64> {
-    let (negative, digits) = match bytes {
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
-        _ => (false, bytes),
-    };
-    if digits.is_empty() {
-        return if bytes.is_empty() { Some(0) } else { None };
-    }
-    let mut value: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    Some(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
-}
-
 fn scan_keyspace(ks: &Keyspace, args: &[Bytes], now_ms: u64) -> Reply {
-    let cursor =
-        parse_cursor(arg(args, 1)?).ok_or_else(|| ErrorReply::from_static("ERR invalid cursor"))?;
+    let cursor = parse_scan_cursor(arg(args, 1)?)?;
     let mut count = SCAN_COUNT_DEFAULT;
     let mut pattern = None;
     let mut type_name = None;

@@ -54,6 +54,40 @@ pub(crate) fn arg(args: &[Bytes], index: usize) -> Result<&Bytes, ErrorReply> {
     args.get(index).ok_or_else(ErrorReply::syntax)
 }
 
+/// Parses a SCAN-family cursor as Redis's `strtoul`-based `parseScanCursorOrReply`: digits
+/// with an optional sign (a `-` wraps, as in C), nothing else, no overflow; an empty cursor is
+/// 0. One parser for SCAN, HSCAN, SSCAN and ZSCAN.
+pub(crate) fn parse_scan_cursor(bytes: &[u8]) -> Result<u64, ErrorReply> {
+    let invalid = || ErrorReply::from_static("ERR invalid cursor");
+    let (negative, digits) = match bytes {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, bytes),
+    };
+    if digits.is_empty() {
+        return if bytes.is_empty() {
+            Ok(0)
+        } else {
+            Err(invalid())
+        };
+    }
+    let mut value: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return Err(invalid());
+        }
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(d - b'0')))
+            .ok_or_else(invalid)?;
+    }
+    Ok(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
+}
+
 /// Parses a signed 64-bit integer exactly as Redis's `string2ll`: optional `-`, no `+`, no
 /// leading zeros, no spaces, no overflow. Returns `None` when it is not one.
 pub(crate) fn string_to_i64(bytes: &[u8]) -> Option<i64> {
@@ -134,6 +168,16 @@ pub(crate) fn format_float_human(value: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn scan_cursors_parse_like_strtoul() {
+        assert_eq!(parse_scan_cursor(b""), Ok(0));
+        assert_eq!(parse_scan_cursor(b"+7"), Ok(7));
+        assert_eq!(parse_scan_cursor(b"-1"), Ok(u64::MAX));
+        assert!(parse_scan_cursor(b" 1").is_err());
+        assert!(parse_scan_cursor(b"-").is_err());
+        assert!(parse_scan_cursor(b"18446744073709551616").is_err());
+    }
+
     use super::*;
 
     #[test]

@@ -1,6 +1,8 @@
 //! Property tests of the replication contract: replicas that apply the same log, with the
-//! leader's times, end byte-identical, even when one of them restarts from a snapshot midway;
-//! and snapshot encode -> decode -> encode is the identity.
+//! leader's times and seeds, end byte-identical, even when one of them restarts from a
+//! snapshot midway; and snapshot encode -> decode -> encode is the identity. The generator
+//! mixes every type (strings, hashes, lists and their blocking pops, sets with SPOP's random
+//! choices, sorted sets), so type changes and WRONGTYPE paths are covered too.
 
 mod common;
 
@@ -32,7 +34,7 @@ fn command() -> impl Strategy<Value = Vec<String>> {
     let key = prop::sample::select(KEYS);
     let value = prop::sample::select(VALUES);
     let n = -3i64..40;
-    (0usize..24, key.clone(), key, value, n).prop_map(|(op, k, k2, v, n)| {
+    (0usize..60, key.clone(), key, value, n).prop_map(|(op, k, k2, v, n)| {
         let s = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
         let n_s = n.to_string();
         let n = n_s.as_str();
@@ -60,7 +62,47 @@ fn command() -> impl Strategy<Value = Vec<String>> {
             20 => s(&["EXPIRE", k, n]),
             21 => s(&["PERSIST", k]),
             22 => s(&["RENAMENX", k, k2]),
-            _ => s(&["DECR", k]),
+            23 => s(&["DECR", k]),
+            // Hashes.
+            24 => s(&["HSET", k, v, n]),
+            25 => s(&["HSET", k, "f", v, "g", n]),
+            26 => s(&["HSETNX", k, v, v]),
+            27 => s(&["HDEL", k, v, "f"]),
+            28 => s(&["HINCRBY", k, "f", n]),
+            29 => s(&["HINCRBYFLOAT", k, "g", v]),
+            // Lists, with their blocking forms applied as the log applies them.
+            30 => s(&["LPUSH", k, v, n]),
+            31 => s(&["RPUSH", k, v]),
+            32 => s(&["LPOP", k]),
+            33 => s(&["RPOP", k, n]),
+            34 => s(&["LSET", k, n, v]),
+            35 => s(&["LINSERT", k, "BEFORE", v, n]),
+            36 => s(&["LREM", k, n, v]),
+            37 => s(&["LTRIM", k, n, "-1"]),
+            38 => s(&["LMOVE", k, k2, "LEFT", "RIGHT"]),
+            39 => s(&["BLMPOP", "0", "2", k, k2, "RIGHT", "COUNT", "2"]),
+            40 => s(&["BRPOPLPUSH", k, k2, "0"]),
+            // Sets: SPOP draws on the logged seed.
+            41 => s(&["SADD", k, v, n]),
+            42 => s(&["SREM", k, v]),
+            43 => s(&["SPOP", k]),
+            44 => s(&["SPOP", k, n]),
+            45 => s(&["SMOVE", k, k2, v]),
+            46 => s(&["SINTERSTORE", k, k2, k]),
+            47 => s(&["SUNIONSTORE", k, k2, k]),
+            48 => s(&["SDIFFSTORE", k, k2, k]),
+            // Sorted sets.
+            49 => s(&["ZADD", k, n, v]),
+            50 => s(&["ZADD", k, "GT", "CH", n, v, "1.5", "m"]),
+            51 => s(&["ZADD", k, "INCR", n, v]),
+            52 => s(&["ZINCRBY", k, v, "m"]),
+            53 => s(&["ZREM", k, v, "m"]),
+            54 => s(&["ZPOPMIN", k, n]),
+            55 => s(&["BZPOPMAX", k, k2, "0"]),
+            56 => s(&["ZREMRANGEBYSCORE", k, "-inf", n]),
+            57 => s(&["ZUNIONSTORE", k, "2", k, k2, "WEIGHTS", "2", n, "AGGREGATE", "MAX"]),
+            58 => s(&["ZRANGESTORE", k2, k, "0", n]),
+            _ => s(&["MOVE", k, "1"]),
         }
     })
 }

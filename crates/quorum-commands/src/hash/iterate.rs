@@ -12,7 +12,7 @@ use quorum_keyspace::{GlobPattern, HashValue};
 use quorum_resp::Frame;
 use quorum_types::ErrorReply;
 
-use crate::parse::{arg, is_keyword, parse_i64, Args};
+use crate::parse::{arg, is_keyword, parse_i64, parse_scan_cursor, Args};
 use crate::typed::get;
 use crate::{ReadCx, Reply};
 
@@ -59,8 +59,7 @@ pub(super) fn hvals(cx: &ReadCx<'_>, args: &[Bytes]) -> Reply {
 /// Redis checks the cursor first, then the key (a missing key answers an empty page without
 /// looking at the options), then the options.
 pub(super) fn hscan(cx: &ReadCx<'_>, args: &[Bytes]) -> Reply {
-    let cursor =
-        parse_cursor(arg(args, 2)?).ok_or_else(|| ErrorReply::from_static("ERR invalid cursor"))?;
+    let cursor = parse_scan_cursor(arg(args, 2)?)?;
     let Some(hash) = get::<HashValue>(cx.ks, arg(args, 1)?, cx.now_ms)? else {
         return Ok(scan_reply(0, Vec::new()));
     };
@@ -121,30 +120,4 @@ fn parse_scan_options(args: &[Bytes]) -> Result<(usize, Option<GlobPattern>), Er
         }
     }
     Ok((count, pattern))
-}
-
-/// Parses a scan cursor as Redis's `strtoul`-based `parseScanCursorOrReply`: digits with an
-/// optional sign (a `-` wraps, as in C), nothing else, no overflow; an empty cursor is 0.
-/// (The same rule as the keyspace SCAN's in `generic.rs`.)
-fn parse_cursor(bytes: &[u8]) -> Option<u64> {
-    let (negative, digits) = match bytes {
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
-        _ => (false, bytes),
-    };
-    if digits.is_empty() {
-        return bytes.is_empty().then_some(0);
-    }
-    let mut value: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    Some(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
 }

@@ -12,7 +12,7 @@ use quorum_keyspace::{GlobPattern, SetValue};
 use quorum_resp::Frame;
 use quorum_types::ErrorReply;
 
-use crate::parse::{arg, is_keyword, parse_i64, Args};
+use crate::parse::{arg, is_keyword, parse_i64, parse_scan_cursor, Args};
 use crate::typed::get;
 use crate::{ReadCx, Reply};
 
@@ -22,8 +22,7 @@ const SSCAN_COUNT_DEFAULT: usize = 10;
 /// SSCAN, in Redis's order of checks: the cursor, then the key (absent: an empty, finished
 /// scan, whatever the options), then its type, then the options.
 pub(super) fn sscan(cx: &ReadCx<'_>, args: &[Bytes]) -> Reply {
-    let cursor =
-        parse_cursor(arg(args, 2)?).ok_or_else(|| ErrorReply::from_static("ERR invalid cursor"))?;
+    let cursor = parse_scan_cursor(arg(args, 2)?)?;
     let Some(set) = get::<SetValue>(cx.ks, arg(args, 1)?, cx.now_ms)? else {
         return Ok(page(0, Vec::new()));
     };
@@ -60,30 +59,4 @@ fn page(cursor: u64, members: Vec<Frame>) -> Frame {
         Frame::Bulk(Bytes::from(cursor.to_string())),
         Frame::Array(members),
     ])
-}
-
-/// Parses a cursor as Redis's `strtoul`-based `parseScanCursorOrReply`: digits with an
-/// optional sign (a `-` wraps, as in C), nothing else, no overflow; an empty cursor is 0.
-/// (The same rule as SCAN's in `generic.rs`, which keeps its parser private.)
-fn parse_cursor(bytes: &[u8]) -> Option<u64> {
-    let (negative, digits) = match bytes {
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
-        _ => (false, bytes),
-    };
-    if digits.is_empty() {
-        return bytes.is_empty().then_some(0);
-    }
-    let mut value: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    Some(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
 }

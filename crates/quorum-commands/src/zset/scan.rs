@@ -23,7 +23,7 @@ use quorum_resp::Frame;
 use quorum_types::ErrorReply;
 
 use super::score::{listpack_text, reply_text};
-use crate::parse::{arg, is_keyword, parse_i64, Args};
+use crate::parse::{arg, is_keyword, parse_i64, parse_scan_cursor, Args};
 use crate::typed::get;
 use crate::{ReadCx, Reply};
 
@@ -39,8 +39,7 @@ const SCAN_PAGES_MAX: usize = 64;
 /// ZSCAN, in Redis's order of checks: the cursor, then the key (absent: an empty, finished
 /// scan, whatever the options), then its type, then the options.
 pub(super) fn zscan(cx: &ReadCx<'_>, args: &[Bytes]) -> Reply {
-    let cursor =
-        parse_cursor(arg(args, 2)?).ok_or_else(|| ErrorReply::from_static("ERR invalid cursor"))?;
+    let cursor = parse_scan_cursor(arg(args, 2)?)?;
     let Some(zset) = get::<ZSetValue>(cx.ks, arg(args, 1)?, cx.now_ms)? else {
         return Ok(page(0, Vec::new()));
     };
@@ -145,32 +144,6 @@ fn hash_page(zset: &ZSetValue, cursor: u64, count: usize) -> (Vec<(&Bytes, f64)>
     (items.into_iter().map(|(_, m, s)| (m, s)).collect(), next)
 }
 
-/// Parses a cursor as Redis's `strtoul`-based `parseScanCursorOrReply`: digits with an
-/// optional sign (a `-` wraps, as in C), nothing else, no overflow; an empty cursor is 0.
-/// (The same rule as SCAN's in `generic.rs` and SSCAN's, which keep their parsers private.)
-fn parse_cursor(bytes: &[u8]) -> Option<u64> {
-    let (negative, digits) = match bytes {
-        [b'-', rest @ ..] => (true, rest),
-        [b'+', rest @ ..] => (false, rest),
-        _ => (false, bytes),
-    };
-    if digits.is_empty() {
-        return bytes.is_empty().then_some(0);
-    }
-    let mut value: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        value = value.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    Some(if negative {
-        value.wrapping_neg()
-    } else {
-        value
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,14 +177,5 @@ mod tests {
         for i in (0..500).chain(600..1000) {
             assert_eq!(seen.get(format!("m{i}").as_bytes()), Some(&1), "m{i}");
         }
-    }
-
-    #[test]
-    fn cursors_parse_like_strtoul() {
-        assert_eq!(parse_cursor(b""), Some(0));
-        assert_eq!(parse_cursor(b"+7"), Some(7));
-        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
-        assert_eq!(parse_cursor(b" 1"), None);
-        assert_eq!(parse_cursor(b"18446744073709551616"), None);
     }
 }
