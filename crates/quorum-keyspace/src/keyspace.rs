@@ -294,7 +294,11 @@ impl Keyspace {
         let flushed = !self.entries.is_empty() || self.touched.flushed;
         let mut touched = std::mem::take(&mut self.touched);
         let write_version = self.write_version;
-        *self = Keyspace::new();
+        let old = std::mem::take(self);
+        if old.entries.len() > crate::lazy_free::LAZY_FREE_ELEMENTS_MIN {
+            // FLUSHALL of millions of keys: freed off the apply path (lazy_free.rs).
+            crate::lazy_free::free_later((old.entries, old.scan_order, old.deadlines));
+        }
         touched.flushed = flushed;
         self.touched = touched;
         self.write_version = write_version;

@@ -14,6 +14,7 @@ mod databases;
 mod digest;
 mod glob;
 mod keyspace;
+mod lazy_free;
 mod scan;
 mod snapshot;
 mod value;

@@ -106,6 +106,15 @@ impl HashValue {
     }
 }
 
+impl Drop for HashValue {
+    /// A large collection is freed off the apply path (see `lazy_free.rs`).
+    fn drop(&mut self) {
+        if self.fields.len() > crate::lazy_free::LAZY_FREE_ELEMENTS_MIN {
+            crate::lazy_free::free_later(std::mem::take(&mut self.fields));
+        }
+    }
+}
+
 impl FromIterator<(Bytes, Bytes)> for HashValue {
     fn from_iter<I: IntoIterator<Item = (Bytes, Bytes)>>(iter: I) -> Self {
         let mut hash = HashValue::new();

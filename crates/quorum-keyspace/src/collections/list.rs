@@ -116,6 +116,15 @@ impl ListValue {
     }
 }
 
+impl Drop for ListValue {
+    /// A large collection is freed off the apply path (see `lazy_free.rs`).
+    fn drop(&mut self) {
+        if self.elements.len() > crate::lazy_free::LAZY_FREE_ELEMENTS_MIN {
+            crate::lazy_free::free_later(std::mem::take(&mut self.elements));
+        }
+    }
+}
+
 impl FromIterator<Bytes> for ListValue {
     fn from_iter<I: IntoIterator<Item = Bytes>>(iter: I) -> Self {
         let mut list = ListValue::new();

@@ -95,6 +95,15 @@ impl SetValue {
     }
 }
 
+impl Drop for SetValue {
+    /// A large collection is freed off the apply path (see `lazy_free.rs`).
+    fn drop(&mut self) {
+        if self.members.len() > crate::lazy_free::LAZY_FREE_ELEMENTS_MIN {
+            crate::lazy_free::free_later(std::mem::take(&mut self.members));
+        }
+    }
+}
+
 impl FromIterator<Bytes> for SetValue {
     fn from_iter<I: IntoIterator<Item = Bytes>>(iter: I) -> Self {
         let mut set = SetValue::new();

@@ -146,6 +146,17 @@ impl ZSetValue {
     }
 }
 
+impl Drop for ZSetValue {
+    /// A large sorted set is freed off the apply path (see `lazy_free.rs`).
+    fn drop(&mut self) {
+        if self.scores.len() > crate::lazy_free::LAZY_FREE_ELEMENTS_MIN {
+            let scores = std::mem::take(&mut self.scores);
+            let order = std::mem::take(&mut self.order);
+            crate::lazy_free::free_later((scores, order));
+        }
+    }
+}
+
 impl FromIterator<(Bytes, f64)> for ZSetValue {
     fn from_iter<I: IntoIterator<Item = (Bytes, f64)>>(iter: I) -> Self {
         let mut zset = ZSetValue::new();
