@@ -95,6 +95,8 @@ impl EntryV1 {
             PayloadV1::Normal(p) => EntryPayload::Normal(Proposal {
                 // Any fixed function of the entry works: version-1 commands never drew on it.
                 seed: p.proposer ^ p.seq,
+                // Version 1 had no memory limit.
+                maxmemory_bytes: 0,
                 proposer: p.proposer,
                 seq: p.seq,
                 floor: p.floor,
@@ -124,6 +126,7 @@ mod tests {
                 floor: 1,
                 time_ms: 5,
                 seed: 77,
+                maxmemory_bytes: 0,
                 ops: vec![Op::command(vec![Bytes::from_static(b"SPOP")])],
             }),
         };

@@ -64,6 +64,9 @@ pub struct Proposal {
     /// Seed of the proposal's random choices (SPOP, SRANDMEMBER, ...), drawn by the leader
     /// with its time stamp, so that every replica chooses alike.
     pub seed: u64,
+    /// The leader's `--maxmemory` (0: no limit): commands that may grow memory are refused
+    /// with `-OOM` while the replicated state uses more, decided alike on every replica.
+    pub maxmemory_bytes: u64,
     /// The operations, applied in order.
     pub ops: Vec<Op>,
 }

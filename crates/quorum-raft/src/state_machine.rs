@@ -162,6 +162,12 @@ impl StateMachine {
                 now_ms,
                 seed: op_seed(proposal.seed, index),
             };
+            if self.over_memory_for(proposal.maxmemory_bytes, op) {
+                frames.push(Frame::Error(ErrorReply::from_static(
+                    "OOM command not allowed when used memory > 'maxmemory'.",
+                )));
+                continue;
+            }
             let (frame, touched) = match op {
                 Op::Command { db, args } => {
                     quorum_commands::apply_write_in(&mut self.databases, *db, args, &ctx)
@@ -213,6 +219,25 @@ impl StateMachine {
     /// server wakes clients blocked on them.
     pub fn take_touched(&mut self) -> TouchedKeys {
         std::mem::take(&mut self.touched)
+    }
+
+    /// Whether `op` must be refused because memory is over the leader's limit: only commands
+    /// Redis flags `denyoom` (those that may grow memory), and an EXEC holding one, as in
+    /// Redis's `noeviction` policy. Deletions and reads still run, so memory can come down.
+    fn over_memory_for(&self, maxmemory_bytes: u64, op: &Op) -> bool {
+        if maxmemory_bytes == 0 || self.databases.used_memory_bytes() as u64 <= maxmemory_bytes {
+            return false;
+        }
+        let denyoom = |args: &[Bytes]| {
+            args.first()
+                .and_then(|name| quorum_commands::lookup(name))
+                .is_some_and(|spec| spec.flags.contains(&"denyoom"))
+        };
+        match op {
+            Op::Command { args, .. } => denyoom(args),
+            Op::Exec(tx) => tx.commands.iter().any(|c| denyoom(&c.args)),
+            Op::Expire { .. } => false,
+        }
     }
 
     fn forget_idle_proposers(&mut self, now_ms: u64) {
@@ -307,8 +332,50 @@ mod tests {
             floor,
             time_ms: 1_000 + seq,
             seed: seq,
+            maxmemory_bytes: 0,
             ops,
         }
+    }
+
+    #[test]
+    fn over_the_leaders_maxmemory_growing_commands_get_oom_and_deletions_still_run() {
+        let mut sm = StateMachine::default();
+        let limited = |seq, ops| Proposal {
+            maxmemory_bytes: 300,
+            ..proposal(seq, seq, ops)
+        };
+        let big = "x".repeat(400);
+        assert_eq!(
+            sm.apply_proposal(&limited(1, vec![cmd(&["SET", "a", &big])]))
+                .frames,
+            vec![Frame::ok()]
+        );
+        let oom = Frame::Error(ErrorReply::from_static(
+            "OOM command not allowed when used memory > 'maxmemory'.",
+        ));
+        let refused = sm.apply_proposal(&limited(
+            2,
+            vec![cmd(&["SET", "b", "1"]), cmd(&["RPUSH", "l", "1"])],
+        ));
+        assert_eq!(refused.frames, vec![oom.clone(), oom]);
+        assert_eq!(sm.databases.key_count(), 1);
+        // Not denyoom: DEL and GET run, and then writes are allowed again.
+        let freed = sm.apply_proposal(&limited(
+            3,
+            vec![
+                cmd(&["GET", "zz"]),
+                cmd(&["DEL", "a"]),
+                cmd(&["SET", "b", "1"]),
+            ],
+        ));
+        assert_eq!(freed.frames[1..], [Frame::Integer(1), Frame::ok()]);
+        // Without a limit (0) nothing is refused.
+        let unlimited = sm.apply_proposal(&proposal(
+            4,
+            4,
+            vec![cmd(&["SET", "c", &big]), cmd(&["SET", "d", &big])],
+        ));
+        assert_eq!(unlimited.frames, vec![Frame::ok(), Frame::ok()]);
     }
 
     #[test]

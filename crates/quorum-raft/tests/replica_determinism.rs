@@ -60,6 +60,7 @@ fn log_strategy() -> impl Strategy<Value = Vec<Proposal>> {
                 // Leader clocks differ: time may go backwards between entries.
                 time_ms: 1_000_000 + log.len() as u64 * 500 - jitter_ms,
                 seed: log.len() as u64,
+                maxmemory_bytes: 0,
                 ops,
             });
         }
@@ -87,7 +88,7 @@ proptest! {
     #[test]
     fn a_retried_proposal_never_applies_twice(ops in prop::collection::vec(op_strategy(), 1..4)) {
         let mut sm = StateMachine::default();
-        let first = Proposal { proposer: 9, seq: 1, floor: 1, time_ms: 5_000, seed: 1, ops: ops.clone() };
+        let first = Proposal { proposer: 9, seq: 1, floor: 1, time_ms: 5_000, seed: 1, maxmemory_bytes: 0, ops: ops.clone() };
         let mut incr = first.clone();
         incr.seq = 2;
         incr.ops = vec![cmd(&["INCR", "counter"])];

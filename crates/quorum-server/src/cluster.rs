@@ -31,15 +31,18 @@ pub struct ClusterView {
     pub id: NodeId,
     /// The Raft handle.
     pub raft: Raft,
+    /// `--maxmemory`, stamped on proposals while this node leads (0: no limit).
+    pub maxmemory_bytes: u64,
     clients: Mutex<HashMap<NodeId, (String, PeerClient)>>,
 }
 
 impl ClusterView {
     /// A view over `raft`.
-    pub fn new(id: NodeId, raft: Raft) -> Self {
+    pub fn new(id: NodeId, raft: Raft, maxmemory_bytes: u64) -> Self {
         ClusterView {
             id,
             raft,
+            maxmemory_bytes,
             clients: Mutex::new(HashMap::new()),
         }
     }

@@ -35,6 +35,11 @@ pub struct NodeConfig {
     /// that `kill -9` loses them as a power cut would. For tests and `quorum chaos` only.
     #[serde(default)]
     pub emulate_power_loss: bool,
+    /// `--maxmemory`: above this many bytes of data (quorum's accounting, `INFO memory`'s
+    /// `used_memory`), commands that may grow memory get `-OOM` (Redis's `noeviction`); 0 = no
+    /// limit.
+    #[serde(default)]
+    pub maxmemory_bytes: u64,
     /// Databases clients may SELECT: `0..databases` (`--databases`, Redis's default 16).
     #[serde(default = "default_databases")]
     pub databases: u32,

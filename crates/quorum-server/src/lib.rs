@@ -139,7 +139,11 @@ pub async fn run_node_with_seams(
     }
 
     let request_timeout = Duration::from_millis(config.request_timeout_ms);
-    let cluster = Arc::new(ClusterView::new(config.id, raft.clone()));
+    let cluster = Arc::new(ClusterView::new(
+        config.id,
+        raft.clone(),
+        config.maxmemory_bytes,
+    ));
     let node = Arc::new(Node {
         proposer: Proposer::start(cluster.clone(), seams.clone(), request_timeout),
         barrier: ReadBarrier::start(

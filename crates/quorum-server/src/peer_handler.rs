@@ -25,7 +25,7 @@ impl PeerHandler for NodePeerHandler {
                 leader: node.cluster.leader(),
             });
         }
-        crate::proposer::stamp_on_leader(&node.seams, &mut request);
+        crate::proposer::stamp_on_leader(&node.cluster, &node.seams, &mut request);
         let write = node.cluster.raft.client_write(request);
         match tokio::time::timeout(node.request_timeout(), write).await {
             Err(_) => Err(PeerError::Unavailable(

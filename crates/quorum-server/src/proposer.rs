@@ -130,6 +130,7 @@ async fn batch_loop(shared: Arc<Shared>, mut queue: mpsc::Receiver<PendingWrite>
             floor,
             time_ms: 0,
             seed: 0,
+            maxmemory_bytes: 0,
             ops,
         };
         tokio::spawn(propose(shared.clone(), proposal, replies, permit));
@@ -226,12 +227,13 @@ impl From<String> for Refusal {
     }
 }
 
-/// Stamps a proposal with what only the leader decides: the time of its writes and the seed
-/// of their random choices. Every proposal is stamped here, whether it came from this node
-/// or was forwarded.
-pub(crate) fn stamp_on_leader(seams: &Seams, proposal: &mut Proposal) {
+/// Stamps a proposal with what only the leader decides: the time of its writes, the seed
+/// of their random choices and the memory limit they obey. Every proposal is stamped here,
+/// whether it came from this node or was forwarded.
+pub(crate) fn stamp_on_leader(cluster: &ClusterView, seams: &Seams, proposal: &mut Proposal) {
     proposal.time_ms = seams.clock.now_unix_ms();
     proposal.seed = seams.entropy.next_u64();
+    proposal.maxmemory_bytes = cluster.maxmemory_bytes;
 }
 
 /// Proposes on this node, which believes it leads. The leader stamps the proposal here.
@@ -241,7 +243,7 @@ pub(crate) async fn propose_locally_stamped(
     mut proposal: Proposal,
     deadline: Instant,
 ) -> Result<(u64, ProposalReply), String> {
-    stamp_on_leader(seams, &mut proposal);
+    stamp_on_leader(cluster, seams, &mut proposal);
     match timeout_at(deadline, cluster.raft.client_write(proposal)).await {
         Err(_) => Err("timed out waiting for commit".to_string()),
         Ok(Ok(response)) => Ok((response.log_id.index, response.data)),

@@ -71,6 +71,7 @@ pub fn node_config(id: NodeId, nodes: u64, data_dir: PathBuf) -> NodeConfig {
         request_timeout_ms: 2_000,
         emulate_power_loss: true,
         databases: 16,
+        maxmemory_bytes: 0,
     }
 }
 

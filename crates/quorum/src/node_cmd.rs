@@ -91,6 +91,12 @@ pub struct NodeArgs {
     #[arg(long, env = "QUORUM_TRANSACTION_BYTES_MAX", help_heading = "Client limits", default_value_t = Limits::default().transaction_bytes_max)]
     pub transaction_bytes_max: usize,
 
+    /// Bytes of data above which commands that may grow memory are refused with -OOM
+    /// (Redis's maxmemory with the noeviction policy); 0 = no limit. The leader's value
+    /// applies, stamped on every write, so replicas decide alike.
+    #[arg(long, env = "QUORUM_MAXMEMORY", default_value_t = 0)]
+    pub maxmemory: u64,
+
     /// Number of databases clients may SELECT (0..N-1), as Redis's `databases`.
     #[arg(long, env = "QUORUM_DATABASES", default_value_t = 16)]
     pub databases: u32,
@@ -347,6 +353,7 @@ impl NodeArgs {
             request_timeout_ms: positive("--request-timeout-ms", self.request_timeout_ms)?,
             emulate_power_loss: self.emulate_power_loss,
             databases: self.databases,
+            maxmemory_bytes: self.maxmemory,
         })
     }
 
