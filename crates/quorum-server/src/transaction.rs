@@ -111,6 +111,15 @@ fn queue(node: &Node, session: &mut Session, args: &[Bytes]) -> Frame {
             node.config.limits.transaction_bytes_max
         )));
     }
+    // Queueing grows memory: over `--maxmemory`, Redis refuses every command but EXEC and
+    // DISCARD in MULTI. Judged on this node's state; the log decides again at EXEC.
+    let limit = node.config.maxmemory_bytes;
+    if limit > 0 && node.state.read().databases.used_memory_bytes() as u64 > limit {
+        multi.aborted = true;
+        return Frame::Error(ErrorReply::from_static(
+            "OOM command not allowed when used memory > 'maxmemory'.",
+        ));
+    }
     multi.bytes += bytes;
     match spec.kind() {
         Kind::Read | Kind::Write => {

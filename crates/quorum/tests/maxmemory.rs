@@ -29,14 +29,16 @@ fn past_maxmemory_growing_writes_get_oom_and_deletes_bring_memory_back() {
         err.detail(),
         Some("command not allowed when used memory > 'maxmemory'.")
     );
-    let err = redis::pipe()
-        .atomic()
-        .cmd("LPUSH")
+    // In MULTI, queueing is refused as in Redis, and EXEC then aborts.
+    let _: () = redis::cmd("MULTI").query(&mut conn).unwrap();
+    let err = redis::cmd("LPUSH")
         .arg("q")
         .arg("job")
         .query::<()>(&mut conn)
         .unwrap_err();
     assert_eq!(err.code(), Some("OOM"), "{err}");
+    let err = redis::cmd("EXEC").query::<()>(&mut conn).unwrap_err();
+    assert_eq!(err.code(), Some("EXECABORT"), "{err}");
     let exists: i64 = redis::cmd("EXISTS")
         .arg("more")
         .arg("q")
