@@ -213,7 +213,6 @@ impl CommandSpec {
 /// Keys of the `numkeys` forms: a count at `args[AT]`, then that many keys (LMPOP 2 a b,
 /// SINTERCARD, ZUNION, EVAL's numkeys at 2). A count that is not a non-negative integer
 /// finds no keys (the command then refuses it itself).
-#[allow(dead_code)] // Until the list, set and sorted-set groups land.
 pub(crate) fn numkeys_at<const AT: usize>(args: &[Bytes]) -> Vec<usize> {
     let Some(count) = args
         .get(AT)
@@ -228,7 +227,6 @@ pub(crate) fn numkeys_at<const AT: usize>(args: &[Bytes]) -> Vec<usize> {
 
 /// Keys of `DST numkeys key...` (ZUNIONSTORE, ZINTERSTORE, ZDIFFSTORE): the destination,
 /// then the numkeys form at index 2.
-#[allow(dead_code)] // Until the sorted-set group lands.
 pub(crate) fn destination_then_numkeys(args: &[Bytes]) -> Vec<usize> {
     let mut keys = vec![1];
     keys.extend(numkeys_at::<2>(args));

@@ -7,9 +7,6 @@
 //!
 //! Not here: command semantics.
 
-// The collection groups land one by one; until all of them use every accessor, some are idle.
-#![allow(dead_code)]
-
 use bytes::Bytes;
 use quorum_keyspace::{HashValue, Keyspace, ListValue, SetValue, Value, ZSetValue};
 use quorum_types::ErrorReply;
