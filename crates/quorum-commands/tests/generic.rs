@@ -100,7 +100,10 @@ fn copy_to_another_db_copies_there_and_not_here() {
         ("COPY a a DB 1", ":1"),
         ("COPY a b DB 1024", "-ERR DB index is out of range"),
         ("COPY a b DB -1", "-ERR DB index is out of range"),
-        ("MOVE a 0", "-ERR source and destination objects are the same"),
+        (
+            "MOVE a 0",
+            "-ERR source and destination objects are the same",
+        ),
         ("MOVE a 3", ":1"),
         ("EXISTS a", ":0"),
     ]);
