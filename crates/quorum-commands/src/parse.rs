@@ -7,6 +7,7 @@
 //! Not here: command-specific option grammars (they live next to their commands).
 
 use bytes::Bytes;
+use quorum_keyspace::GlobPattern;
 use quorum_types::ErrorReply;
 
 /// A cursor over a command's arguments (after the name and any fixed leading arguments).
@@ -86,6 +87,35 @@ pub(crate) fn parse_scan_cursor(bytes: &[u8]) -> Result<u64, ErrorReply> {
     } else {
         value
     })
+}
+
+/// HSCAN/SSCAN/ZSCAN's options from `args[3..]`, as Redis's `scanGenericCommand` reads
+/// them: COUNT (an integer >= 1; a smaller one is a syntax error) and MATCH, each followed
+/// by its value, in any order, the last one winning. TYPE belongs to the keyspace SCAN only,
+/// so it is a syntax error here. COUNT defaults to Redis's 10.
+pub(crate) fn parse_scan_options(
+    args: &[Bytes],
+) -> Result<(usize, Option<GlobPattern>), ErrorReply> {
+    let mut count = 10;
+    let mut pattern = None;
+    let mut options = Args::new(args, 3);
+    while let Some(word) = options.next() {
+        if options.remaining() == 0 {
+            return Err(ErrorReply::syntax());
+        }
+        let value = options.value()?;
+        if is_keyword(word, "count") {
+            count = usize::try_from(parse_i64(value)?)
+                .ok()
+                .filter(|&n| n >= 1)
+                .ok_or_else(ErrorReply::syntax)?;
+        } else if is_keyword(word, "match") {
+            pattern = Some(GlobPattern::new(value)).filter(|p| !p.matches_everything());
+        } else {
+            return Err(ErrorReply::syntax());
+        }
+    }
+    Ok((count, pattern))
 }
 
 /// Parses a signed 64-bit integer exactly as Redis's `string2ll`: optional `-`, no `+`, no

@@ -8,16 +8,12 @@
 //! Not here: the cursor walk itself (`quorum_keyspace`), the keyspace SCAN (`generic.rs`).
 
 use bytes::Bytes;
-use quorum_keyspace::{GlobPattern, HashValue};
+use quorum_keyspace::HashValue;
 use quorum_resp::Frame;
-use quorum_types::ErrorReply;
 
-use crate::parse::{arg, is_keyword, parse_i64, parse_scan_cursor, Args};
+use crate::parse::{arg, parse_scan_cursor, parse_scan_options};
 use crate::typed::get;
 use crate::{ReadCx, Reply};
-
-/// HSCAN's page size when COUNT is not given (Redis's default).
-const SCAN_COUNT_DEFAULT: usize = 10;
 
 /// Redis's default `hash-max-listpack-entries`: up to this many fields a hash is a listpack,
 /// which HSCAN returns whole.
@@ -94,30 +90,4 @@ fn is_listpack_sized(hash: &HashValue) -> bool {
         && hash.iter().all(|(f, v)| {
             f.len() <= LISTPACK_VALUE_BYTES_MAX && v.len() <= LISTPACK_VALUE_BYTES_MAX
         })
-}
-
-/// HSCAN's options, as Redis's `scanGenericCommand` reads them: COUNT (an integer >= 1, a
-/// smaller one is a syntax error) and MATCH, each followed by its value, in any order, the
-/// last one winning. TYPE is the keyspace SCAN's only, so a syntax error here.
-fn parse_scan_options(args: &[Bytes]) -> Result<(usize, Option<GlobPattern>), ErrorReply> {
-    let mut count = SCAN_COUNT_DEFAULT;
-    let mut pattern = None;
-    let mut options = Args::new(args, 3);
-    while let Some(word) = options.next() {
-        if options.remaining() == 0 {
-            return Err(ErrorReply::syntax());
-        }
-        let value = options.value()?;
-        if is_keyword(word, "count") {
-            count = usize::try_from(parse_i64(value)?)
-                .ok()
-                .filter(|&n| n >= 1)
-                .ok_or_else(ErrorReply::syntax)?;
-        } else if is_keyword(word, "match") {
-            pattern = Some(GlobPattern::new(value)).filter(|p| !p.matches_everything());
-        } else {
-            return Err(ErrorReply::syntax());
-        }
-    }
-    Ok((count, pattern))
 }

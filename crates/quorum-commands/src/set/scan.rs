@@ -8,16 +8,12 @@
 //! Not here: SCAN over keys (`generic.rs`).
 
 use bytes::Bytes;
-use quorum_keyspace::{GlobPattern, SetValue};
+use quorum_keyspace::SetValue;
 use quorum_resp::Frame;
-use quorum_types::ErrorReply;
 
-use crate::parse::{arg, is_keyword, parse_i64, parse_scan_cursor, Args};
+use crate::parse::{arg, parse_scan_cursor, parse_scan_options};
 use crate::typed::get;
 use crate::{ReadCx, Reply};
-
-/// Members per page when COUNT is not given (Redis's default).
-const SSCAN_COUNT_DEFAULT: usize = 10;
 
 /// SSCAN, in Redis's order of checks: the cursor, then the key (absent: an empty, finished
 /// scan, whatever the options), then its type, then the options.
@@ -26,25 +22,7 @@ pub(super) fn sscan(cx: &ReadCx<'_>, args: &[Bytes]) -> Reply {
     let Some(set) = get::<SetValue>(cx.ks, arg(args, 1)?, cx.now_ms)? else {
         return Ok(page(0, Vec::new()));
     };
-    let mut count = SSCAN_COUNT_DEFAULT;
-    let mut pattern = None;
-    let mut options = Args::new(args, 3);
-    while let Some(word) = options.next() {
-        if options.remaining() == 0 {
-            return Err(ErrorReply::syntax());
-        }
-        let value = options.value()?;
-        if is_keyword(word, "count") {
-            count = usize::try_from(parse_i64(value)?)
-                .ok()
-                .filter(|&n| n >= 1)
-                .ok_or_else(ErrorReply::syntax)?;
-        } else if is_keyword(word, "match") {
-            pattern = Some(GlobPattern::new(value)).filter(|p| !p.matches_everything());
-        } else {
-            return Err(ErrorReply::syntax());
-        }
-    }
+    let (count, pattern) = parse_scan_options(args)?;
     let (members, next) = set.scan(cursor, count);
     let members = members
         .into_iter()

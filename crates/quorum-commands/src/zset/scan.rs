@@ -18,17 +18,14 @@
 use std::collections::BinaryHeap;
 
 use bytes::Bytes;
-use quorum_keyspace::{GlobPattern, ZSetValue};
+use quorum_keyspace::ZSetValue;
 use quorum_resp::Frame;
-use quorum_types::ErrorReply;
 
 use super::score::{listpack_text, reply_text};
-use crate::parse::{arg, is_keyword, parse_i64, parse_scan_cursor, Args};
+use crate::parse::{arg, parse_scan_cursor, parse_scan_options};
 use crate::typed::get;
 use crate::{ReadCx, Reply};
 
-/// Members per page when COUNT is not given (Redis's default).
-const ZSCAN_COUNT_DEFAULT: usize = 10;
 /// Most members a Redis listpack-encoded set holds (`zset-max-listpack-entries`).
 const LISTPACK_MEMBERS_MAX: usize = 128;
 /// Longest member a Redis listpack-encoded set holds (`zset-max-listpack-value`).
@@ -43,25 +40,7 @@ pub(super) fn zscan(cx: &ReadCx<'_>, args: &[Bytes]) -> Reply {
     let Some(zset) = get::<ZSetValue>(cx.ks, arg(args, 1)?, cx.now_ms)? else {
         return Ok(page(0, Vec::new()));
     };
-    let mut count = ZSCAN_COUNT_DEFAULT;
-    let mut pattern = None;
-    let mut options = Args::new(args, 3);
-    while let Some(word) = options.next() {
-        if options.remaining() == 0 {
-            return Err(ErrorReply::syntax());
-        }
-        let value = options.value()?;
-        if is_keyword(word, "count") {
-            count = usize::try_from(parse_i64(value)?)
-                .ok()
-                .filter(|&n| n >= 1)
-                .ok_or_else(ErrorReply::syntax)?;
-        } else if is_keyword(word, "match") {
-            pattern = Some(GlobPattern::new(value)).filter(|p| !p.matches_everything());
-        } else {
-            return Err(ErrorReply::syntax());
-        }
-    }
+    let (count, pattern) = parse_scan_options(args)?;
     let small = is_small(zset);
     let (items, next) = if small {
         (zset.iter().collect(), 0)
