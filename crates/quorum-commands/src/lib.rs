@@ -18,11 +18,13 @@
 //! Not here: connections, sessions, protocol versions, the commands of kind
 //! [`Kind::Server`] other than COMMAND, and anything with a clock, randomness or I/O.
 
+mod bitmap;
 mod blocking;
 mod connection;
 mod expire;
 mod generic;
 mod hash;
+mod hyperloglog;
 mod introspection;
 mod list;
 mod multi;
@@ -59,6 +61,8 @@ pub(crate) static GROUPS: &[&[CommandSpec]] = &[
     list::COMMANDS,
     set::COMMANDS,
     zset::COMMANDS,
+    bitmap::COMMANDS,
+    hyperloglog::COMMANDS,
 ];
 
 /// What a write needs besides its arguments, decided once on the leader and logged with it.
