@@ -3,9 +3,9 @@
 //! EXEC — logged as one entry — atomically on every replica.
 //!
 //! WATCH is optimistic locking by key version: the server records each watched key's
-//! [`Entry::version`](quorum_keyspace::Entry::version) (the log index of its last change,
-//! or none when absent) as its node saw it, and EXEC runs only if every watched key still
-//! has that version when the transaction applies. A node that was behind when WATCH ran
+//! [`KeyVersion`] (present or absent, and the log index of the change that made it so, a
+//! deletion included) as its node saw it, and EXEC runs only if every watched key still has
+//! that version when the transaction applies. A node that was behind when WATCH ran
 //! sees a change the client might not have: the EXEC then aborts though Redis might not
 //! have, which is safe for optimistic locking (the client retries); it never runs when
 //! Redis would abort.
@@ -13,7 +13,7 @@
 //! Not here: queueing, EXECABORT and the per-connection state (`quorum-server`).
 
 use bytes::Bytes;
-use quorum_keyspace::{Databases, DATABASES_MAX};
+use quorum_keyspace::{Databases, KeyVersion, DATABASES_MAX};
 use quorum_resp::Frame;
 use quorum_types::ErrorReply;
 use serde::{Deserialize, Serialize};
@@ -39,8 +39,8 @@ pub struct WatchedKey {
     pub db: u32,
     /// The key.
     pub key: Bytes,
-    /// Its live version then (`None`: absent or expired).
-    pub version: Option<u64>,
+    /// Its version then: present or absent, and since which write.
+    pub version: KeyVersion,
 }
 
 /// One queued command and the database it runs in (SELECT inside MULTI moves later ones).
@@ -71,9 +71,9 @@ pub fn apply_transaction(
     ctx: &ApplyContext,
 ) -> (Frame, TouchedByDb) {
     let changed = tx.watched.iter().any(|w| {
-        let now = dbs
-            .get(w.db)
-            .and_then(|ks| ks.live_version(&w.key, ctx.now_ms));
+        let now = dbs.get(w.db).map_or(KeyVersion::Absent(0), |ks| {
+            ks.watch_version(&w.key, ctx.now_ms)
+        });
         now != w.version
     });
     if changed {

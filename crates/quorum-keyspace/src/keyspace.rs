@@ -20,6 +20,7 @@ use std::collections::{BTreeSet, HashMap};
 use bytes::Bytes;
 
 use crate::scan::scan_hash;
+use crate::tombstones::{Tombstones, TOMBSTONES_MAX};
 use crate::value::Value;
 
 /// Fixed bytes charged per key on top of key and value lengths: the map slot, the SCAN-order
@@ -64,6 +65,18 @@ pub struct Keyspace {
     touched: Touched,
     /// The version stamped on keys changed from now on (see [`Entry::version`]).
     write_version: u64,
+    /// When recently deleted keys were deleted (WATCH of absent keys).
+    pub(crate) tombstones: Tombstones,
+}
+
+/// A key's version as WATCH sees it: the log index of its last change, whether that change
+/// left it present or deleted it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum KeyVersion {
+    /// Live, last changed by the write with this index.
+    Present(u64),
+    /// Absent (or expired), last deleted at this index or earlier (see `tombstones.rs`).
+    Absent(u64),
 }
 
 /// Keys changed since they were last taken.
@@ -232,6 +245,7 @@ impl Keyspace {
     pub fn remove(&mut self, key: &[u8]) -> Option<Entry> {
         let (key, entry) = self.entries.remove_entry(key)?;
         self.touched.keys.push(key.clone());
+        self.tombstones.record(key.clone(), self.write_version);
         self.used_memory_bytes -= entry_memory_bytes(&key, &entry.value, entry.expires_at_ms);
         if let Some(at) = entry.expires_at_ms {
             let removed = self.deadlines.remove(&(at, key.clone()));
@@ -294,14 +308,30 @@ impl Keyspace {
         let flushed = !self.entries.is_empty() || self.touched.flushed;
         let mut touched = std::mem::take(&mut self.touched);
         let write_version = self.write_version;
-        let old = std::mem::take(self);
+        let mut old = std::mem::take(self);
+        let removed: Option<Vec<Bytes>> = (old.scan_order.len() <= TOMBSTONES_MAX)
+            .then(|| old.scan_order.iter().map(|(_, key)| key.clone()).collect());
         if old.entries.len() > crate::lazy_free::LAZY_FREE_ELEMENTS_MIN {
             // FLUSHALL of millions of keys: freed off the apply path (lazy_free.rs).
-            crate::lazy_free::free_later((old.entries, old.scan_order, old.deadlines));
+            let entries = std::mem::take(&mut old.entries);
+            let scan_order = std::mem::take(&mut old.scan_order);
+            let deadlines = std::mem::take(&mut old.deadlines);
+            crate::lazy_free::free_later((entries, scan_order, deadlines));
         }
         touched.flushed = flushed;
         self.touched = touched;
         self.write_version = write_version;
+        self.tombstones = old.tombstones;
+        // Every removed key is deleted now; absent keys stay as they were, as Redis's flush
+        // touches only keys that existed. A flush larger than the tombstone record forgets
+        // them all instead (a WATCH of an absent key then aborts spuriously: safe).
+        match removed {
+            // In SCAN order: deterministic on every replica.
+            Some(keys) => keys
+                .into_iter()
+                .for_each(|key| self.tombstones.record(key, write_version)),
+            None => self.tombstones.reset(write_version),
+        }
     }
 
     /// Sets the version that keys changed from now on carry: the log index of the write
@@ -315,13 +345,19 @@ impl Keyspace {
     pub fn touch_all(&mut self) {
         let version = self.write_version;
         self.entries.values_mut().for_each(|e| e.version = version);
+        self.tombstones.reset(version);
         self.touched.flushed = true;
     }
 
-    /// The live version of `key` at `now_ms`: `None` when absent or expired. WATCH records
-    /// it, and EXEC runs only if it is unchanged.
-    pub fn live_version(&self, key: &[u8], now_ms: u64) -> Option<u64> {
-        self.get(key, now_ms).map(|e| e.version)
+    /// The version of `key` at `now_ms` that WATCH records and EXEC compares: it changes
+    /// whenever the key is written, expires or is deleted, including a key created and
+    /// deleted again in between. An expired key not yet deleted keeps its entry's version.
+    pub fn watch_version(&self, key: &[u8], now_ms: u64) -> KeyVersion {
+        match self.entries.get(key) {
+            Some(entry) if !entry.is_expired(now_ms) => KeyVersion::Present(entry.version),
+            Some(entry) => KeyVersion::Absent(entry.version),
+            None => KeyVersion::Absent(self.tombstones.version(key)),
+        }
     }
 
     /// The keys changed since the last call (see the module docs), leaving the record empty.

@@ -17,13 +17,15 @@ mod keyspace;
 mod lazy_free;
 mod scan;
 mod snapshot;
+mod tombstones;
 mod value;
 
 pub use collections::{HashValue, ListValue, SetValue, ZSetKey, ZSetValue};
 pub use databases::{Databases, DATABASES_MAX};
 pub use digest::{digest_hex, DIGEST_BYTES};
 pub use glob::GlobPattern;
-pub use keyspace::{Entry, Keyspace, Touched};
+pub use keyspace::{Entry, KeyVersion, Keyspace, Touched};
 pub use scan::ScanPage;
 pub use snapshot::{SnapshotDecodeError, SNAPSHOT_FORMAT_VERSION};
+pub use tombstones::TOMBSTONES_MAX;
 pub use value::Value;

@@ -3,13 +3,14 @@
 //! Layout (integers little-endian):
 //!
 //! ```text
-//! magic "QKS" | version u8 | entry_count u64 | entry*
+//! magic "QKS" | version u8 | entry_count u64 | entry* | tombstones (version 2)
 //! entry = key_len u64 | key | has_deadline u8 (0|1) | [deadline_ms u64] | version u64 | value
 //! value = 0 string | len u64 | bytes
 //!       | 1 hash   | count u64 | (field, value)*      each as len u64 | bytes
 //!       | 2 list   | count u64 | element*             head first
 //!       | 3 set    | count u64 | member*
 //!       | 4 zset   | count u64 | (member, score f64 bits u64)*   lowest score first
+//! tombstones = floor u64 | count u64 | (deleted_at u64 | current u8 | key_len u64 | key)*
 //! ```
 //!
 //! Version 1 (before collections) had only tag 0 and no key versions, and is still read
@@ -26,6 +27,7 @@ use thiserror::Error;
 
 use crate::collections::{HashValue, ListValue, SetValue, ZSetValue};
 use crate::keyspace::Keyspace;
+use crate::tombstones::Tombstones;
 use crate::value::Value;
 
 const MAGIC: &[u8; 3] = b"QKS";
@@ -102,6 +104,7 @@ impl Keyspace {
             put_u64(out, entry.version);
             encode_value(out, &entry.value);
         }
+        self.tombstones.encode(out);
     }
 
     /// Decodes a snapshot written by [`Keyspace::encode_snapshot`] from untrusted bytes.
@@ -135,6 +138,26 @@ impl Keyspace {
             ks.insert(key, value, expires_at_ms);
         }
         ks.set_write_version(0);
+        if version >= 2 {
+            let floor = r.u64()?;
+            let count = r.u64()?;
+            let mut order = Vec::new();
+            // Each tombstone takes at least 17 bytes: a lying count runs into `Truncated`.
+            for _ in 0..count {
+                let deleted_at = r.u64()?;
+                let current = match r.u8()? {
+                    0 => false,
+                    1 => true,
+                    tag => return Err(r.bad_tag("tombstone", tag)),
+                };
+                order.push((
+                    deleted_at,
+                    current,
+                    Bytes::copy_from_slice(r.len_prefixed()?),
+                ));
+            }
+            ks.tombstones = Tombstones::from_parts(floor, order);
+        }
         // Loading is not a change any client could have seen.
         ks.take_touched();
         match bytes.len() - r.pos {
@@ -332,6 +355,11 @@ mod tests {
             .into_iter()
             .collect();
         ks.insert(b(b"z"), Value::ZSet(zset), None);
+        // A deleted key leaves a tombstone, which snapshots keep.
+        ks.set_write_version(9);
+        ks.insert(b(b"gone"), Value::Str(b(b"x")), None);
+        ks.remove(b"gone");
+        ks.set_write_version(0);
         ks
     }
 
@@ -373,6 +401,10 @@ mod tests {
         assert_eq!(encode(&decoded), bytes);
         assert_eq!(decoded.len(), 7);
         assert_eq!(decoded.digest(), sample().digest());
+        assert_eq!(
+            decoded.watch_version(b"gone", 0),
+            crate::KeyVersion::Absent(9)
+        );
         assert_eq!(decoded.expires_count(), 2);
         assert_eq!(decoded.used_memory_bytes(), sample().used_memory_bytes());
     }

@@ -16,6 +16,7 @@
 
 use bytes::Bytes;
 use quorum_commands::{Kind, Transaction, TxCommand, WatchedKey};
+use quorum_keyspace::KeyVersion;
 use quorum_raft::Op;
 use quorum_resp::Frame;
 use quorum_types::ErrorReply;
@@ -148,7 +149,7 @@ pub fn watch(node: &Node, session: &mut Session, keys: &[Bytes]) -> Frame {
     let now_ms = node.read_now_ms(state.clock_ms);
     let ks = state.databases.get(session.db);
     for key in keys {
-        let version = ks.and_then(|ks| ks.live_version(key, now_ms));
+        let version = ks.map_or(KeyVersion::Absent(0), |ks| ks.watch_version(key, now_ms));
         session.watched.push(WatchedKey {
             db: session.db,
             key: key.clone(),

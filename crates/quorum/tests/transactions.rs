@@ -122,3 +122,37 @@ fn an_exec_acknowledged_before_the_leader_is_killed_is_whole_afterwards() {
     )
     .unwrap();
 }
+
+#[test]
+fn a_watched_key_that_expires_before_exec_aborts_it() {
+    let mut cluster = common::cluster(&[]);
+    let (_, followers) = roles(&mut cluster);
+    let mut conn = connect(cluster.node(followers[0]).resp_addr()).unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("lease")
+        .arg("me")
+        .arg("PX")
+        .arg(150)
+        .query(&mut conn)
+        .unwrap();
+    let _: () = redis::cmd("WATCH").arg("lease").query(&mut conn).unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    let result: Option<(String,)> = redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg("lease")
+        .arg("again")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(result, None, "EXEC ran although the watched key expired");
+    // Watching a key that is absent and stays absent does not abort.
+    let _: () = redis::cmd("WATCH").arg("lease").query(&mut conn).unwrap();
+    let result: Option<(String,)> = redis::pipe()
+        .atomic()
+        .cmd("SET")
+        .arg("lease")
+        .arg("again")
+        .query(&mut conn)
+        .unwrap();
+    assert_eq!(result, Some(("OK".to_string(),)));
+}
