@@ -21,6 +21,7 @@
 mod bitmap;
 mod blocking;
 mod connection;
+mod dump;
 mod expire;
 mod generic;
 mod hash;
@@ -56,6 +57,7 @@ pub(crate) static GROUPS: &[&[CommandSpec]] = &[
     string::COMMANDS,
     generic::COMMANDS,
     expire::COMMANDS,
+    dump::COMMANDS,
     multi::COMMANDS,
     hash::COMMANDS,
     list::COMMANDS,
