@@ -1,9 +1,11 @@
-//! Redis's `string` group: GET/SET and friends (`set.rs`), counters (`counter.rs`) and
-//! byte-range commands (`range.rs`). This file holds the group's rows of the command table.
+//! Redis's `string` group: GET/SET and friends (`set.rs`), counters (`counter.rs`),
+//! byte-range commands (`range.rs`) and LCS (`lcs.rs`). This file holds the group's rows of
+//! the command table.
 //!
 //! Not here: key-level commands (DEL, EXPIRE, ...: `generic.rs`, `expire.rs`).
 
 mod counter;
+mod lcs;
 mod range;
 mod set;
 
@@ -38,6 +40,7 @@ pub(crate) static COMMANDS: &[CommandSpec] = command_rows! {
     { "decrby", 3, ["write", "denyoom", "fast"], Keys::range(1, 1, 1), Handler::Write(counter::precheck_decrby, counter::decrby), "string", ["@write", "@string", "@fast"], [], "1.0.0", "Decrement the integer value of a key by the given number" }
     { "incrbyfloat", 3, ["write", "denyoom", "fast"], Keys::range(1, 1, 1), Handler::Write(counter::precheck_incrbyfloat, counter::incrbyfloat), "string", ["@write", "@string", "@fast"], [], "2.6.0", "Increment the float value of a key by the given amount" }
     { "getrange", 4, ["readonly"], Keys::range(1, 1, 1), Handler::Read(range::getrange), "string", ["@read", "@string", "@slow"], [], "2.4.0", "Get a substring of the string stored at a key" }
+    { "lcs", -3, ["readonly"], Keys::range(1, 2, 1), Handler::Read(lcs::lcs), "string", ["@read", "@string", "@slow"], [], "7.0.0", "Find longest common substring" }
     { "setrange", 4, ["write", "denyoom"], Keys::range(1, 1, 1), Handler::Write(range::precheck_setrange, range::setrange), "string", ["@write", "@string", "@slow"], [], "2.2.0", "Overwrite part of a string at key starting at the specified offset" }
 };
 
