@@ -29,10 +29,12 @@ mod hyperloglog;
 mod introspection;
 mod list;
 mod multi;
+mod object;
 mod parse;
 mod random;
 mod server;
 mod set;
+mod sort;
 mod string;
 mod table;
 mod typed;
@@ -65,6 +67,8 @@ pub(crate) static GROUPS: &[&[CommandSpec]] = &[
     zset::COMMANDS,
     bitmap::COMMANDS,
     hyperloglog::COMMANDS,
+    object::COMMANDS,
+    sort::COMMANDS,
 ];
 
 /// What a write needs besides its arguments, decided once on the leader and logged with it.
