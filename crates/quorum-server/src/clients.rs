@@ -156,6 +156,12 @@ impl ClientRegistry {
         killed
     }
 
+    /// Zeroes the connection counters (CONFIG RESETSTAT).
+    pub fn reset_stats(&self) {
+        self.connections_received.store(0, Ordering::Relaxed);
+        self.connections_rejected.store(0, Ordering::Relaxed);
+    }
+
     /// Disconnects every client (shutdown).
     pub fn kill_all(&self) {
         self.kill(|_| true);

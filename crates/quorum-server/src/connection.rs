@@ -51,6 +51,7 @@ where
         }
 
         if !requests.is_empty() {
+            let tally = node.stats.begin(&requests);
             let may_block = requests.iter().any(|args| {
                 quorum_commands::lookup(&args[0])
                     .is_some_and(|spec| spec.flags.contains(&"blocking"))
@@ -78,10 +79,8 @@ where
             if client.is_gone() {
                 return;
             }
+            node.stats.count_replies(tally, &frames);
             for (frame, protocol) in &frames {
-                if frame.is_error() {
-                    Stats::bump(&node.stats.error_replies);
-                }
                 encode(frame, *protocol, &mut output);
             }
             if output.len() > limits.output_buffer_bytes_max {
@@ -105,6 +104,7 @@ where
             return;
         }
         if !output.is_empty() {
+            node.stats.traffic.note_write(output.len());
             if socket.write_all(&output).await.is_err() {
                 return;
             }
@@ -127,7 +127,7 @@ where
         tokio::select! {
             read = socket.read_buf(&mut input) => match read {
                 Ok(0) | Err(_) => return,
-                Ok(_) => {}
+                Ok(read) => node.stats.traffic.note_read(read, input.len() + decoder.held_bytes()),
             },
             () = client.kill.notified() => return,
         }

@@ -1,16 +1,20 @@
 //! Connection and server commands that run on the node that received them and never enter the
 //! Raft log: PING, ECHO, HELLO, AUTH, SELECT, QUIT, RESET, READONLY, READWRITE, CLIENT, COMMAND,
-//! CONFIG, INFO, TIME, WAIT.
+//! CONFIG, INFO, TIME, WAIT. CLIENT and CONFIG have their own files (`server_commands/`); INFO's
+//! text is `info.rs`'s.
 
-use std::time::{Duration, Instant};
+mod client_cmd;
+mod config_cmd;
+mod config_params;
+
+use std::time::Duration;
 
 use bytes::Bytes;
-use quorum_keyspace::GlobPattern;
 use quorum_resp::{Frame, Protocol};
 use quorum_types::{ErrorReply, REDIS_COMPAT_VERSION};
 
-use crate::blocking::Unblock;
-use crate::clients::format_client_line;
+pub use config_params::Settings;
+
 use crate::dispatch::Session;
 use crate::info;
 use crate::node::Node;
@@ -48,9 +52,9 @@ pub async fn execute(node: &Node, session: &mut Session, args: &[Bytes]) -> Fram
             set_readonly(session, false);
             Ok(Frame::ok())
         }
-        b"client" => client(node, session, &args[1..]),
+        b"client" => client_cmd::client(node, session, &args[1..]),
         b"command" => Ok(quorum_commands::command_introspection(args)),
-        b"config" => config(node, &args[1..]),
+        b"config" => config_cmd::config(node, &args[1..]),
         b"info" => Ok(Frame::Verbatim {
             format: *b"txt",
             text: Bytes::from(info::render(node, &args[1..]).await),
@@ -87,6 +91,12 @@ fn reset(session: &mut Session) {
     info.name.clear();
     info.resp = 2;
     info.db = 0;
+}
+
+/// Client bytes as they may appear in an error line: CR and LF become spaces (Redis's
+/// `addReplyErrorFormat` does the same, so a reply never breaks the protocol).
+fn printable(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).replace(['\r', '\n'], " ")
 }
 
 fn parse_i64(arg: &[u8]) -> Option<i64> {
@@ -188,239 +198,6 @@ fn validate_client_name(name: &[u8]) -> Result<(), ErrorReply> {
         ));
     }
     Ok(())
-}
-
-fn client(node: &Node, session: &mut Session, args: &[Bytes]) -> Result<Frame, ErrorReply> {
-    let Some(sub) = args.first() else {
-        return Err(ErrorReply::wrong_arity("client"));
-    };
-    let sub_lower = sub.to_ascii_lowercase();
-    let arity_error = || {
-        ErrorReply::new(format!(
-            "ERR wrong number of arguments for 'client|{}' command",
-            String::from_utf8_lossy(&sub_lower)
-        ))
-    };
-    match (sub_lower.as_slice(), args.len()) {
-        (b"id", 1) => Ok(Frame::Integer(session.id() as i64)),
-        (b"getname", 1) => {
-            let name = session.client.info.lock().name.clone();
-            Ok(if name.is_empty() {
-                Frame::Null
-            } else {
-                Frame::bulk(name)
-            })
-        }
-        (b"setname", 2) => {
-            validate_client_name(&args[1])?;
-            session.client.info.lock().name = String::from_utf8_lossy(&args[1]).into_owned();
-            Ok(Frame::ok())
-        }
-        (b"setinfo", 3) => {
-            let value = String::from_utf8_lossy(&args[2]).into_owned();
-            if value.chars().any(|c| c == ' ' || c == '\n') {
-                return Err(ErrorReply::new(format!(
-                    "ERR {} cannot contain spaces, newlines or special characters.",
-                    String::from_utf8_lossy(&args[1]).to_ascii_lowercase()
-                )));
-            }
-            let mut info = session.client.info.lock();
-            if args[1].eq_ignore_ascii_case(b"lib-name") {
-                info.lib_name = value;
-            } else if args[1].eq_ignore_ascii_case(b"lib-ver") {
-                info.lib_ver = value;
-            } else {
-                return Err(ErrorReply::new(format!(
-                    "ERR Unrecognized option '{}'",
-                    String::from_utf8_lossy(&args[1])
-                )));
-            }
-            Ok(Frame::ok())
-        }
-        (b"info", 1) => {
-            let line = format_client_line(&session.client.info.lock(), Instant::now());
-            Ok(Frame::Verbatim {
-                format: *b"txt",
-                text: Bytes::from(format!("{line}\n")),
-            })
-        }
-        (b"list", _) => {
-            let now = Instant::now();
-            let mut text = String::new();
-            let wanted_ids: Option<Vec<u64>> = match args.get(1) {
-                Some(opt) if opt.eq_ignore_ascii_case(b"ID") => Some(
-                    args[2..]
-                        .iter()
-                        .map(|a| {
-                            parse_i64(a)
-                                .map(|n| n as u64)
-                                .ok_or_else(ErrorReply::not_integer)
-                        })
-                        .collect::<Result<_, _>>()?,
-                ),
-                Some(opt) if opt.eq_ignore_ascii_case(b"TYPE") => None,
-                Some(_) => return Err(ErrorReply::syntax()),
-                None => None,
-            };
-            for info in node.clients.list() {
-                if wanted_ids
-                    .as_ref()
-                    .is_some_and(|ids| !ids.contains(&info.id))
-                {
-                    continue;
-                }
-                text.push_str(&format_client_line(&info, now));
-                text.push('\n');
-            }
-            Ok(Frame::Verbatim {
-                format: *b"txt",
-                text: Bytes::from(text),
-            })
-        }
-        (b"unblock", 2 | 3) => {
-            let id = parse_i64(&args[1]).ok_or_else(ErrorReply::not_integer)?;
-            let how = match args.get(2) {
-                None => Unblock::Timeout,
-                Some(word) if word.eq_ignore_ascii_case(b"timeout") => Unblock::Timeout,
-                Some(word) if word.eq_ignore_ascii_case(b"error") => Unblock::Error,
-                Some(_) => {
-                    return Err(ErrorReply::from_static(
-                        "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
-                    ))
-                }
-            };
-            let unblocked = u64::try_from(id).is_ok_and(|id| node.blocked.unblock(id, how));
-            Ok(Frame::Integer(i64::from(unblocked)))
-        }
-        (b"kill", 2) => {
-            // Old form: CLIENT KILL addr:port
-            let addr = String::from_utf8_lossy(&args[1]).into_owned();
-            match node.clients.kill(|c| c.addr.to_string() == addr) {
-                0 => Err(ErrorReply::from_static("ERR No such client")),
-                _ => Ok(Frame::ok()),
-            }
-        }
-        (b"kill", n) if n >= 3 && n % 2 == 1 => {
-            let mut filters: Vec<(Vec<u8>, String)> = Vec::new();
-            for pair in args[1..].chunks(2) {
-                filters.push((
-                    pair[0].to_ascii_lowercase(),
-                    String::from_utf8_lossy(&pair[1]).into_owned(),
-                ));
-            }
-            for (key, value) in &filters {
-                match key.as_slice() {
-                    b"id" if parse_i64(value.as_bytes()).is_none() => {
-                        return Err(ErrorReply::from_static(
-                            "ERR client-id should be greater than 0",
-                        ))
-                    }
-                    b"id" | b"addr" | b"laddr" | b"skipme" | b"type" | b"user" => {}
-                    _ => return Err(ErrorReply::syntax()),
-                }
-            }
-            let me = session.id();
-            let skip_me = !filters
-                .iter()
-                .any(|(k, v)| k == b"skipme" && v.eq_ignore_ascii_case("no"));
-            let killed = node.clients.kill(|c| {
-                if skip_me && c.id == me {
-                    return false;
-                }
-                filters.iter().all(|(k, v)| match k.as_slice() {
-                    b"id" => c.id.to_string() == *v,
-                    b"addr" => c.addr.to_string() == *v,
-                    b"laddr" => c.laddr.to_string() == *v,
-                    b"type" => v.eq_ignore_ascii_case("normal"),
-                    b"user" => v == "default",
-                    _ => true,
-                })
-            });
-            Ok(Frame::Integer(killed as i64))
-        }
-        (b"no-evict" | b"no-touch", 2) => Ok(Frame::ok()),
-        (b"help", 1) => Ok(Frame::Array(
-            [
-                "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "ID",
-                "GETNAME",
-                "SETNAME <name>",
-                "SETINFO <LIB-NAME|LIB-VER> <value>",
-                "INFO",
-                "LIST [TYPE normal] [ID id ...]",
-                "KILL <ip:port> | KILL <option> <value> [...]",
-            ]
-            .iter()
-            .map(|s| Frame::Simple(s.to_string()))
-            .collect(),
-        )),
-        (
-            b"id" | b"getname" | b"setname" | b"setinfo" | b"info" | b"kill" | b"no-evict"
-            | b"no-touch" | b"help",
-            _,
-        ) => Err(arity_error()),
-        _ => Err(ErrorReply::unknown_subcommand("CLIENT", sub)),
-    }
-}
-
-fn config(node: &Node, args: &[Bytes]) -> Result<Frame, ErrorReply> {
-    let Some(sub) = args.first() else {
-        return Err(ErrorReply::wrong_arity("config"));
-    };
-    let sub_lower = sub.to_ascii_lowercase();
-    match sub_lower.as_slice() {
-        b"get" if args.len() >= 2 => {
-            let values = config_values(node);
-            let mut pairs = Vec::new();
-            for (name, value) in &values {
-                let wanted = args[1..]
-                    .iter()
-                    .any(|p| GlobPattern::new(&p.to_ascii_lowercase()).matches(name.as_bytes()));
-                if wanted {
-                    pairs.push((Frame::bulk(name.to_string()), Frame::bulk(value.clone())));
-                }
-            }
-            Ok(Frame::Map(pairs))
-        }
-        b"set" if args.len() >= 3 => Err(ErrorReply::new(format!(
-            "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
-            String::from_utf8_lossy(&args[1])
-        ))),
-        b"resetstat" if args.len() == 1 => Ok(Frame::ok()),
-        b"rewrite" if args.len() == 1 => Err(ErrorReply::from_static(
-            "ERR The server is running without a config file",
-        )),
-        b"get" | b"set" | b"resetstat" | b"rewrite" => Err(ErrorReply::new(format!(
-            "ERR wrong number of arguments for 'config|{}' command",
-            String::from_utf8_lossy(&sub_lower)
-        ))),
-        _ => Err(ErrorReply::unknown_subcommand("CONFIG", sub)),
-    }
-}
-
-/// The configuration parameters CONFIG GET reports (what clients and redis-benchmark ask).
-fn config_values(node: &Node) -> Vec<(&'static str, String)> {
-    let limits = &node.config.limits;
-    vec![
-        ("appendfsync", "always".into()),
-        ("appendonly", "yes".into()),
-        ("bind", node.config.listen.ip().to_string()),
-        (
-            "client-query-buffer-limit",
-            limits.query_buffer_bytes_max.to_string(),
-        ),
-        ("cluster-enabled", "no".into()),
-        ("databases", node.config.databases.to_string()),
-        ("dir", node.config.data_dir.display().to_string()),
-        ("maxclients", limits.clients_max.to_string()),
-        ("maxmemory", node.config.maxmemory_bytes.to_string()),
-        ("maxmemory-policy", "noeviction".into()),
-        ("port", node.config.listen.port().to_string()),
-        ("proto-max-bulk-len", limits.bulk_bytes_max.to_string()),
-        ("save", String::new()),
-        ("tcp-keepalive", "300".into()),
-        ("timeout", "0".into()),
-    ]
 }
 
 /// WAIT numreplicas timeout: how many other nodes hold this connection's last write.
