@@ -24,6 +24,7 @@ mod connection;
 mod dump;
 mod expire;
 mod generic;
+mod geo;
 mod hash;
 mod hyperloglog;
 mod introspection;
@@ -65,6 +66,7 @@ pub(crate) static GROUPS: &[&[CommandSpec]] = &[
     list::COMMANDS,
     set::COMMANDS,
     zset::COMMANDS,
+    geo::COMMANDS,
     bitmap::COMMANDS,
     hyperloglog::COMMANDS,
     object::COMMANDS,
