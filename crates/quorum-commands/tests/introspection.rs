@@ -68,7 +68,10 @@ fn info_docs_count_list() {
         .collect();
     assert_eq!(listed, format!("[{}]", expected.join(", ")));
     for name in ["del", "expire", "scan", "move", "swapdb", "copy"] {
-        assert!(expected.contains(&format!("${name}")), "{name} is not @keyspace");
+        assert!(
+            expected.contains(&format!("${name}")),
+            "{name} is not @keyspace"
+        );
     }
 }
 
