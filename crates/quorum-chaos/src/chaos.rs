@@ -134,11 +134,12 @@ pub fn run_chaos(args: ChaosArgs) -> anyhow::Result<u8> {
         let mut facts = RunFacts {
             mode: "chaos".into(),
             command: format!(
-                "quorum chaos --duration {}s --nodes {} --clients {} --keys {} --faults {} --interval {}ms --seed {seed}",
+                "quorum chaos --duration {}s --nodes {} --clients {} --keys {}{} --faults {} --interval {}ms --seed {seed}",
                 duration.as_secs(),
                 args.nodes,
                 args.workload.clients,
                 args.workload.keys,
+                args.workload.flags(),
                 faults_text.join(","),
                 args.interval.as_millis()
             ),

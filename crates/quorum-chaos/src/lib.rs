@@ -8,6 +8,7 @@
 //! failed. This crate talks to nodes only over the wire, like any client; it never links the
 //! server.
 
+mod call;
 mod chaos;
 mod checks;
 pub mod cluster;
@@ -17,6 +18,7 @@ pub mod netns;
 mod network;
 mod process;
 pub mod proxy;
+mod queue;
 mod recorder;
 mod report;
 mod resp;
@@ -29,11 +31,13 @@ mod workload;
 
 use std::path::PathBuf;
 
+/// How one client call becomes a history operation's outcome (shared with `quorum-sim`).
+pub use call::{execute_call, reply_timeout};
 pub use chaos::run_chaos;
+/// The queue workload's keys (shared with `quorum-sim`).
+pub use queue::QueueWorkload;
 pub use resp::{CallError, RespConn, Value};
 pub use verify::run_verify;
-/// How one client call becomes a history operation's outcome (shared with `quorum-sim`).
-pub use workload::execute_call;
 
 /// Flags of `quorum chaos`.
 #[derive(Debug, Clone, clap::Args)]
@@ -179,7 +183,42 @@ pub struct WorkloadArgs {
     #[arg(long)]
     pub expiry: bool,
 
+    /// Add the queue workload, on clients of its own besides --clients: producers RPUSH (and
+    /// some LPUSH) unique elements to two lists; consumers take them with BLPOP, BRPOP, LPOP,
+    /// or LMOVE/BLMOVE into a processing list followed by LREM; the run ends with an atomic
+    /// LRANGE of every queue and processing list. Checked so that no acknowledged element is
+    /// lost (beyond what pops with an unknown outcome can explain), doubled or invented, and
+    /// that pops from the head keep each producer's order.
+    #[arg(long)]
+    pub queue: bool,
+
+    /// Producer clients of the queue workload (with --queue).
+    #[arg(long, default_value_t = 2)]
+    pub queue_producers: usize,
+
+    /// Consumer clients of the queue workload (with --queue).
+    #[arg(long, default_value_t = 3)]
+    pub queue_consumers: usize,
+
     /// Write summary.md, history.json, check.json and timeline.html into this directory.
     #[arg(long)]
     pub report: Option<PathBuf>,
+}
+
+impl WorkloadArgs {
+    /// The workload flags besides clients and keys, as a command line repeats them (empty, or
+    /// starting with a space).
+    pub fn flags(&self) -> String {
+        let mut flags = String::new();
+        if self.expiry {
+            flags.push_str(" --expiry");
+        }
+        if self.queue {
+            flags.push_str(&format!(
+                " --queue --queue-producers {} --queue-consumers {}",
+                self.queue_producers, self.queue_consumers
+            ));
+        }
+        flags
+    }
 }

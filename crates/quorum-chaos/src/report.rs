@@ -132,6 +132,7 @@ pub fn summary(facts: &RunFacts, history: &History, check: &CheckReport) -> Stri
         total.total()
     );
     md.push_str(&lost_writes(history, check));
+    md.push_str(&queues(check));
 
     let _ = writeln!(md, "## Faults\n");
     let mut by_class: BTreeMap<&str, usize> = BTreeMap::new();
@@ -348,6 +349,44 @@ fn lost_writes(history: &History, check: &CheckReport) -> String {
     md
 }
 
+/// The queue workload's figures, when it ran.
+fn queues(check: &CheckReport) -> String {
+    let q = &check.queue;
+    if q.queues == 0 {
+        return String::new();
+    }
+    let mut md = String::from("## Queues\n\n");
+    let _ = writeln!(
+        md,
+        "{} pushes acknowledged ({} unknown); {} pops and moves acknowledged with an element, {} \
+         found nothing, {} pops and {} moves unknown; {} elements removed from processing \
+         lists; {} left in the lists at the final reads.\n",
+        q.pushes_acknowledged,
+        q.pushes_unknown,
+        q.pops_acknowledged,
+        q.pops_empty,
+        q.pops_unknown,
+        q.moves_unknown,
+        q.removes_acknowledged,
+        q.remaining
+    );
+    let _ = writeln!(
+        md,
+        "**{} elements lost, {} doubled, {} phantom.** {} acknowledged elements were neither \
+         delivered nor left at the end; a pop with an unknown outcome may have taken one each, \
+         so only the missing elements beyond those pops (per queue) count as lost.\n",
+        q.lost, q.doubled, q.phantoms, q.missing
+    );
+    if q.queues_without_final_read > 0 {
+        let _ = writeln!(
+            md,
+            "- {} queues had no acknowledged final read and were not judged for losses\n",
+            q.queues_without_final_read
+        );
+    }
+    md
+}
+
 /// Completion times of acknowledged APPENDs whose token the final state holds, sorted: the
 /// writes a client could rely on (acknowledgements of lost writes hide a failover's gap).
 fn surviving_appends(history: &History, check: &CheckReport) -> Vec<u64> {
@@ -363,12 +402,21 @@ fn surviving_appends(history: &History, check: &CheckReport) -> Vec<u64> {
     acks
 }
 
+/// Calls drawn and counted as reads: GET and the queue workload's final read. (A pop that
+/// found nothing still went through the log, so it counts as a write.)
+pub fn is_read(call: &quorum_check::Call) -> bool {
+    matches!(
+        call,
+        quorum_check::Call::Get | quorum_check::Call::Range { .. }
+    )
+}
+
 /// Completion times of acknowledged writes, sorted.
 fn write_acks(history: &History) -> Vec<u64> {
     let mut acks: Vec<u64> = history
         .ops
         .iter()
-        .filter(|op| op.is_ok() && op.call != quorum_check::Call::Get)
+        .filter(|op| op.is_ok() && !is_read(&op.call))
         .filter_map(|op| op.complete_ns)
         .collect();
     acks.sort_unstable();

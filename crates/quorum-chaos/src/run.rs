@@ -9,10 +9,11 @@ use quorum_check::{Consistency, FaultEvent, History};
 use tokio::task::JoinHandle;
 
 use crate::nemesis::{Nemesis, Shared};
+use crate::queue::QueueWorkload;
 use crate::recorder::Recorder;
 use crate::report::RunFacts;
 use crate::schedule::{self, FaultClass, PlannedFault};
-use crate::workload::{Client, Discovery, Endpoint, Endpoints, Workload};
+use crate::workload::{Client, Discovery, Endpoint, Endpoints, Role, Workload};
 use crate::{ChaosArgs, WorkloadArgs};
 
 /// The clients of one run while they work.
@@ -66,19 +67,33 @@ impl Session {
         workload.discovery = discovery;
         workload.sticky = args.sticky_clients;
         workload.expiry = args.expiry;
+        // Queue clients come after the others, so the others' ids (and choices) do not move.
+        let mut roles = vec![Role::Mixed; args.clients];
+        if args.queue {
+            if args.queue_producers == 0 || args.queue_consumers == 0 {
+                anyhow::bail!("--queue needs at least one producer and one consumer");
+            }
+            roles.extend(std::iter::repeat_n(Role::Producer, args.queue_producers));
+            let first = roles.len() as u32;
+            roles.extend(std::iter::repeat_n(Role::Consumer, args.queue_consumers));
+            workload.queue = Some(QueueWorkload {
+                consumers: (first..roles.len() as u32).collect(),
+            });
+        }
         let workload = Arc::new(workload);
         let recorder = Recorder::new();
         let endpoints: Endpoints = Arc::new(std::sync::RwLock::new(endpoints));
         let stop = Arc::new(AtomicBool::new(false));
-        let handles = (0..args.clients)
+        let handles = (0..roles.len())
             .map(|i| {
-                // The READONLY clients are the last ones, so client 0 always reads linearizably.
-                let consistency = if i >= args.clients - readonly {
+                // The READONLY clients are the last of the mixed ones, so client 0 always reads
+                // linearizably; queue clients always do.
+                let consistency = if (args.clients - readonly..args.clients).contains(&i) {
                     Consistency::ReadOnly
                 } else {
                     Consistency::Linearizable
                 };
-                let mut client = Client::new(i as u32, consistency);
+                let mut client = Client::new(i as u32, consistency, roles[i]);
                 let (workload, endpoints, recorder, stop) = (
                     workload.clone(),
                     endpoints.clone(),

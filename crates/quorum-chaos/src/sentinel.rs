@@ -146,11 +146,12 @@ pub fn run_sentinel(args: ChaosArgs) -> anyhow::Result<u8> {
         let mut facts = RunFacts {
             mode: "chaos --target redis-sentinel".into(),
             command: format!(
-                "quorum chaos --target redis-sentinel --duration {}s --nodes {} --clients {} --keys {} --faults {} --interval {}ms --sentinel-down-after-ms {} --seed {seed}",
+                "quorum chaos --target redis-sentinel --duration {}s --nodes {} --clients {} --keys {}{} --faults {} --interval {}ms --sentinel-down-after-ms {} --seed {seed}",
                 args.duration.as_secs(),
                 args.nodes,
                 args.workload.clients,
                 args.workload.keys,
+                args.workload.flags(),
                 faults_text.join(","),
                 args.interval.as_millis(),
                 args.sentinel_down_after_ms

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use quorum_check::{Call, CheckReport, History, Operation, Outcome};
+use quorum_check::{CheckReport, History, Operation, Outcome};
 
 use crate::report::{describe, RunFacts};
 
@@ -98,7 +98,7 @@ pub fn render(facts: &RunFacts, history: &History, check: &CheckReport) -> Strin
                 "anomaly"
             } else {
                 match (&op.outcome, &op.call) {
-                    (Outcome::Ok { .. }, Call::Get) => "read",
+                    (Outcome::Ok { .. }, call) if crate::report::is_read(call) => "read",
                     (Outcome::Ok { .. }, _) => "write",
                     (Outcome::Failed { .. }, _) => "failed",
                     (Outcome::Unknown { .. }, _) => "unknown",

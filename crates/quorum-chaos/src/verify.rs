@@ -53,11 +53,12 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<u8> {
         let mut facts = RunFacts {
             mode: "verify".into(),
             command: format!(
-                "quorum verify --endpoints {} --duration {}s --clients {} --keys {} --seed {seed}",
+                "quorum verify --endpoints {} --duration {}s --clients {} --keys {}{} --seed {seed}",
                 args.endpoints.join(","),
                 args.duration.as_secs(),
                 args.workload.clients,
-                args.workload.keys
+                args.workload.keys,
+                args.workload.flags()
             ),
             seed,
             duration_s: args.duration.as_secs_f64(),
@@ -68,7 +69,9 @@ pub fn run_verify(args: VerifyArgs) -> anyhow::Result<u8> {
             Ok(d) => facts.divergence = d,
             Err(e) => facts.divergence_error = Some(format!("{e:#}")),
         }
-        cleanup(&endpoints, &workload.all_keys(), &prefix).await;
+        let mut keys = workload.all_keys();
+        keys.extend(workload.queue_keys());
+        cleanup(&endpoints, &keys, &prefix).await;
         let history = run::history(clients, Vec::new());
         finish(&args.workload, &facts, &history)
     })
@@ -108,6 +111,20 @@ pub fn finish(
         check.stats.keys_checked,
         started.elapsed()
     );
+    let q = &check.queue;
+    if q.queues > 0 {
+        eprintln!(
+            "queues: {} pushes acknowledged, {} pops acknowledged ({} unknown), {} left; {} lost, \
+             {} doubled, {} phantom",
+            q.pushes_acknowledged,
+            q.pops_acknowledged,
+            q.pops_unknown,
+            q.remaining,
+            q.lost,
+            q.doubled,
+            q.phantoms
+        );
+    }
     let summary = report::summary(facts, history, &check);
     println!("{summary}");
     if let Some(dir) = &args.report {

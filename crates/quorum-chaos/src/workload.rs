@@ -5,7 +5,8 @@
 //! made on it): list-append (`APPEND`/`GET`), registers (`GET`/`SET`/`SET GET`) and counters
 //! (`INCR`/`GET`). A subset of clients sends `READONLY` and only reads. Calls are drawn at
 //! random; the schedule of faults is what a seed reproduces, not the exact operations, which
-//! depend on timing anyway.
+//! depend on timing anyway. With `--queue`, producer and consumer clients of their own
+//! ([`Role`]) work the queue workload (`queue.rs`). How a call goes over the wire is `call.rs`.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -16,8 +17,10 @@ use quorum_check::{Call, Consistency, Operation, Outcome, Reply};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::call::{execute_call, reply_timeout};
+use crate::queue::QueueWorkload;
 use crate::recorder::Recorder;
-use crate::resp::{CallError, RespConn, Value};
+use crate::resp::RespConn;
 use crate::sentinel::Sentinels;
 
 /// A list-append key is retired once its value reaches this many bytes: every read returns
@@ -30,6 +33,11 @@ const READONLY_PAUSE: Duration = Duration::from_millis(5);
 const RECONNECT_BACKOFF: Duration = Duration::from_millis(100);
 /// Attempts of each final read before the client gives up on that key.
 const FINAL_READ_ATTEMPTS_MAX: u32 = 50;
+/// How long one client's final reads may take in all. A cluster that lost its leader for good
+/// (the liveness check reports it) would otherwise keep every client retrying every key for
+/// `FINAL_READ_ATTEMPTS_MAX` timeouts, tens of minutes; keys left unread are reported as having
+/// no final read.
+const FINAL_READS_TIME_MAX: Duration = Duration::from_secs(60);
 /// The TTLs of the expiry workload's `SET k v PX ttl`: short enough to expire many times in a
 /// run, long enough to be far above the checker's tolerance
 /// (`quorum_check::expiry::EXPIRY_TOLERANCE_MS`).
@@ -76,6 +84,8 @@ pub struct Workload {
     pub sticky: bool,
     /// Adds the expiry workload (`--expiry`).
     pub expiry: bool,
+    /// The queue workload (`--queue`), worked by clients of their own ([`Role`]).
+    pub queue: Option<QueueWorkload>,
 }
 
 /// The workload a key slot belongs to.
@@ -99,6 +109,7 @@ impl Workload {
             discovery: Discovery::Direct,
             sticky: false,
             expiry: false,
+            queue: None,
         }
     }
 
@@ -106,7 +117,8 @@ impl Workload {
         format!("{}append:{slot}:{generation}", self.prefix)
     }
 
-    /// Every key the run may have written, for the final reads.
+    /// Every key of the string workloads the run may have written, for the final reads (the
+    /// queue workload's keys are [`Workload::queue_keys`]).
     pub fn all_keys(&self) -> Vec<String> {
         let mut keys = Vec::new();
         for slot in 0..self.keys {
@@ -119,6 +131,13 @@ impl Workload {
             keys.extend((0..self.keys).map(|i| format!("{}expiry:{i}", self.prefix)));
         }
         keys
+    }
+
+    /// Every key of the queue workload (queues and processing lists), for cleaning up.
+    pub fn queue_keys(&self) -> Vec<String> {
+        self.queue
+            .as_ref()
+            .map_or_else(Vec::new, |q| q.keys(&self.prefix))
     }
 
     fn pick(&self, rng: &mut StdRng, client: u32, seq: u64, readonly: bool) -> (String, Call) {
@@ -197,31 +216,52 @@ impl Workload {
     }
 }
 
+/// What a client does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Random calls of the string workloads (list-append, registers, counters, expiry).
+    Mixed,
+    /// Pushes to the queues (`--queue`).
+    Producer,
+    /// Pops from the queues (`--queue`).
+    Consumer,
+}
+
 /// One logical client: one connection at a time, one operation at a time.
 pub struct Client {
     /// The client number recorded in the history.
     pub id: u32,
     /// `READONLY` clients only read.
     pub consistency: Consistency,
+    /// Which workload it works.
+    pub role: Role,
     conn: Option<(Endpoint, RespConn)>,
     /// Index into the endpoint list of the next connection attempt.
     cursor: usize,
     /// Everything this client did, in order.
     pub ops: Vec<Operation>,
-    seq: u64,
+    /// Operations drawn so far (makes values unique with the client id).
+    pub(crate) seq: u64,
 }
 
 impl Client {
-    /// A client that starts on endpoint `id % endpoints` (spreading clients over nodes).
-    pub fn new(id: u32, consistency: Consistency) -> Client {
+    /// A client working `role` that starts on endpoint `id % endpoints` (spreading clients over
+    /// nodes).
+    pub fn new(id: u32, consistency: Consistency, role: Role) -> Client {
         Client {
             id,
             consistency,
+            role,
             conn: None,
             cursor: id as usize,
             ops: Vec::new(),
             seq: 0,
         }
+    }
+
+    /// The seed of this client's random choices.
+    pub(crate) fn rng(&self, workload: &Workload) -> StdRng {
+        StdRng::seed_from_u64(workload.seed ^ (u64::from(self.id) << 32))
     }
 
     /// Runs random operations until `stop` is set.
@@ -232,7 +272,16 @@ impl Client {
         recorder: &Recorder,
         stop: &AtomicBool,
     ) {
-        let mut rng = StdRng::seed_from_u64(workload.seed ^ (u64::from(self.id) << 32));
+        match self.role {
+            Role::Mixed => {}
+            Role::Producer => {
+                return crate::queue::produce(self, workload, endpoints, recorder, stop).await
+            }
+            Role::Consumer => {
+                return crate::queue::consume(self, workload, endpoints, recorder, stop).await
+            }
+        }
+        let mut rng = self.rng(workload);
         let readonly = self.consistency == Consistency::ReadOnly;
         while !stop.load(Ordering::Relaxed) {
             self.seq += 1;
@@ -260,21 +309,42 @@ impl Client {
         // A READONLY session's final reads would prove nothing about lost writes.
         self.conn = None;
         self.consistency = Consistency::Linearizable;
+        let deadline = tokio::time::Instant::now() + FINAL_READS_TIME_MAX;
+        if self.role != Role::Mixed {
+            return crate::queue::final_reads(self, workload, endpoints, recorder, deadline).await;
+        }
         for key in workload.all_keys() {
-            for _ in 0..FINAL_READ_ATTEMPTS_MAX {
-                if self
-                    .execute(workload, endpoints, recorder, &key, Call::Get)
-                    .await
-                    .is_some()
-                {
-                    break;
-                }
+            self.final_read(workload, endpoints, recorder, &key, Call::Get, deadline)
+                .await;
+        }
+    }
+
+    /// Sends `call` until it is acknowledged, [`FINAL_READ_ATTEMPTS_MAX`] times at most and
+    /// not after `deadline`.
+    pub(crate) async fn final_read(
+        &mut self,
+        workload: &Workload,
+        endpoints: &Endpoints,
+        recorder: &Recorder,
+        key: &str,
+        call: Call,
+        deadline: tokio::time::Instant,
+    ) {
+        for _ in 0..FINAL_READ_ATTEMPTS_MAX {
+            if tokio::time::Instant::now() >= deadline {
+                return;
+            }
+            let reply = self
+                .execute(workload, endpoints, recorder, key, call.clone())
+                .await;
+            if reply.is_some() {
+                return;
             }
         }
     }
 
     /// Executes one call, records it, and returns the reply when acknowledged.
-    async fn execute(
+    pub(crate) async fn execute(
         &mut self,
         workload: &Workload,
         endpoints: &Endpoints,
@@ -346,7 +416,7 @@ impl Client {
     }
 
     async fn send(&mut self, workload: &Workload, key: &str, call: &Call) -> Outcome {
-        let timeout = workload.op_timeout;
+        let timeout = reply_timeout(call, workload.op_timeout);
         let Some((_, conn)) = self.conn.as_mut() else {
             return Outcome::Failed {
                 error: "not connected".into(),
@@ -366,119 +436,9 @@ impl Client {
     }
 }
 
-/// Sends `call` on `key` over `conn` and waits at most `timeout` for the reply: the outcome as
-/// the history records it. The caller must drop the connection unless the outcome is `Ok` (a
-/// late reply would be read as the next request's).
-pub async fn execute_call<S>(
-    conn: &mut RespConn<S>,
-    key: &str,
-    call: &Call,
-    timeout: Duration,
-) -> Outcome
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send,
-{
-    let key = key.as_bytes();
-    let ttl_text = match call {
-        Call::SetPx { ttl_ms, .. } => ttl_ms.to_string(),
-        _ => String::new(),
-    };
-    let args: Vec<&[u8]> = match call {
-        Call::Get => vec![b"GET", key],
-        Call::Set { value } => vec![b"SET", key, value.as_bytes()],
-        Call::Swap { value } => vec![b"SET", key, value.as_bytes(), b"GET"],
-        Call::Append { token } => vec![b"APPEND", key, token.as_bytes()],
-        Call::Incr => vec![b"INCR", key],
-        Call::SetPx { value, .. } => {
-            vec![b"SET", key, value.as_bytes(), b"PX", ttl_text.as_bytes()]
-        }
-        Call::Pttl => vec![b"PTTL", key],
-    };
-    match tokio::time::timeout(timeout, conn.call(&args)).await {
-        Err(_) => Outcome::Unknown {
-            error: format!("no reply within {} ms", timeout.as_millis()),
-        },
-        Ok(Err(e @ CallError::AfterSend(_))) => Outcome::Unknown {
-            error: e.to_string(),
-        },
-        Ok(Ok(value)) => classify(call, value),
-    }
-}
-
-/// Maps a reply to an outcome: errors are `Unknown` unless they prove nothing was applied.
-fn classify(call: &Call, value: Value) -> Outcome {
-    let reply = match (call, value) {
-        (_, Value::Error(error)) if certain_no_effect(&error) => {
-            return Outcome::Failed { error };
-        }
-        (_, Value::Error(error)) => return Outcome::Unknown { error },
-        (Call::Get | Call::Swap { .. }, Value::Bulk(b)) => Reply::Value {
-            value: b.map(|b| String::from_utf8_lossy(&b).into_owned()),
-        },
-        (Call::Set { .. } | Call::SetPx { .. }, Value::Status(s)) if s == "OK" => Reply::Ok,
-        (Call::Append { .. } | Call::Incr | Call::Pttl, Value::Int(value)) => Reply::Int { value },
-        (_, other) => {
-            // The server answered, but not as the command promises: record it as unknown so the
-            // checker does not reason from a reply it cannot interpret, and say what came back.
-            return Outcome::Unknown {
-                error: format!("unexpected reply {other:?}"),
-            };
-        }
-    };
-    Outcome::Ok { reply }
-}
-
-/// Error replies that Redis (and quorum) send only when the command was rejected before it
-/// could change anything.
-fn certain_no_effect(error: &str) -> bool {
-    [
-        "WRONGTYPE",
-        "ERR wrong number of arguments",
-        "ERR syntax error",
-        "ERR value is not an integer",
-        "ERR unknown command",
-        "NOAUTH",
-        "READONLY ",
-    ]
-    .iter()
-    .any(|prefix| error.starts_with(prefix))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn errors_that_prove_no_effect_are_failed_and_the_rest_unknown() {
-        let failed = classify(&Call::Incr, Value::Error("WRONGTYPE Operation".into()));
-        assert!(matches!(failed, Outcome::Failed { .. }));
-        for ambiguous in [
-            "CLUSTERDOWN no leader",
-            "TRYAGAIN no quorum",
-            "ERR whatever",
-        ] {
-            let outcome = classify(&Call::Incr, Value::Error(ambiguous.into()));
-            assert!(matches!(outcome, Outcome::Unknown { .. }), "{ambiguous}");
-        }
-    }
-
-    #[test]
-    fn replies_map_to_the_history_format() {
-        let swap = classify(
-            &Call::Swap { value: "v".into() },
-            Value::Bulk(Some(b"old".to_vec())),
-        );
-        assert_eq!(
-            swap,
-            Outcome::Ok {
-                reply: Reply::Value {
-                    value: Some("old".into())
-                }
-            }
-        );
-        let odd = classify(&Call::Set { value: "v".into() }, Value::Bulk(None));
-        assert!(matches!(odd, Outcome::Unknown { .. }));
-    }
 
     #[test]
     fn a_long_append_key_is_retired_once() {

@@ -1,8 +1,8 @@
 //! Renders operations, values and times for anomaly explanations: short enough for one line,
 //! exact enough to find the operation in the history file.
 
-use crate::history::{Call, Outcome, Reply};
-use crate::prepare::Op;
+use crate::history::{Call, ListEnd, Outcome, Reply};
+use crate::prepare::{call_name, Op};
 
 /// Bytes of a value shown before it is cut (list-append reads grow long).
 const VALUE_SHOWN_BYTES_MAX: usize = 48;
@@ -36,6 +36,10 @@ pub(crate) fn reply(reply: &Reply) -> String {
         Reply::Value { value: v } => value(v.as_deref()),
         Reply::Ok => "OK".to_string(),
         Reply::Int { value } => value.to_string(),
+        Reply::Lists { lists } => {
+            let lengths: Vec<String> = lists.iter().map(|l| l.len().to_string()).collect();
+            format!("lists of {} elements", lengths.join(", "))
+        }
     }
 }
 
@@ -51,6 +55,24 @@ pub(crate) fn op(op: &Op) -> String {
         Call::Incr => "INCR".to_string(),
         Call::SetPx { value: v, ttl_ms } => format!("SET {} PX {ttl_ms}", value(Some(v))),
         Call::Pttl => "PTTL".to_string(),
+        Call::Push { element, end } => {
+            let command = if *end == ListEnd::Head {
+                "LPUSH"
+            } else {
+                "RPUSH"
+            };
+            format!("{command} {}", value(Some(element)))
+        }
+        Call::Pop { block_ms, .. } => match block_ms {
+            Some(ms) => format!("{} (block {ms} ms)", call_name(&o.call).to_uppercase()),
+            None => call_name(&o.call).to_uppercase(),
+        },
+        Call::Move { to, block_ms } => match block_ms {
+            Some(ms) => format!("BLMOVE to {} (block {ms} ms)", value(Some(to))),
+            None => format!("LMOVE to {}", value(Some(to))),
+        },
+        Call::Remove { element } => format!("LREM 1 {}", value(Some(element))),
+        Call::Range { with } => format!("LRANGE of the queue and {} processing lists", with.len()),
     };
     let result = match &o.outcome {
         Outcome::Ok { reply: r } => reply(r),

@@ -55,6 +55,57 @@ pub enum Call {
     /// `PTTL key`: the key's remaining time to live in milliseconds, `-2` when it does not
     /// exist, `-1` when it has no expiry.
     Pttl,
+    /// `RPUSH key element` (`LPUSH` when `end` is the head): the queue workload; `element` is
+    /// unique in the history. Replies the list's new length.
+    Push {
+        /// The element pushed.
+        element: String,
+        /// Which end it goes to.
+        end: ListEnd,
+    },
+    /// Pops one element from `end` of the queue: `LPOP`/`RPOP`, or `BLPOP`/`BRPOP key timeout`
+    /// when `block_ms` is set. Replies the element, or nil when there was none (for a blocking
+    /// pop: none arrived before the timeout).
+    Pop {
+        /// Which end it pops from.
+        end: ListEnd,
+        /// The blocking form's timeout in milliseconds; `None` for the non-blocking form.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        block_ms: Option<u64>,
+    },
+    /// `LMOVE key to LEFT RIGHT` (`BLMOVE ... timeout` when `block_ms` is set): a reliable
+    /// queue's pop, which moves the queue's head to the tail of the consumer's processing list
+    /// `to` instead of handing it over outright. Replies the element or nil.
+    Move {
+        /// The processing list.
+        to: String,
+        /// The blocking form's timeout in milliseconds; `None` for `LMOVE`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        block_ms: Option<u64>,
+    },
+    /// `LREM key 1 element` on a processing list: the consumer is done with `element`. Replies
+    /// how many copies were removed.
+    Remove {
+        /// The element removed.
+        element: String,
+    },
+    /// `MULTI`, `LRANGE k 0 -1` for the key and then for each key of `with`, `EXEC`: the queue
+    /// workload's final read of a queue and its processing lists, atomic so that an element
+    /// moved in between is seen exactly once. Replies one list per key.
+    Range {
+        /// The processing lists read with the queue.
+        with: Vec<String>,
+    },
+}
+
+/// One end of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListEnd {
+    /// The left end: `LPUSH`, `LPOP`.
+    Head,
+    /// The right end: `RPUSH`, `RPOP`.
+    Tail,
 }
 
 /// Tokens of the list-append workload end with this byte, so `GET` splits into the list.
@@ -64,7 +115,7 @@ pub const TOKEN_SEPARATOR: char = ',';
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "r", rename_all = "snake_case")]
 pub enum Reply {
-    /// A bulk string or nil (`GET`, `SET ... GET`).
+    /// A bulk string or nil (`GET`, `SET ... GET`; the element a pop or move returned).
     Value {
         /// `None` for a nil reply (key absent).
         value: Option<String>,
@@ -75,6 +126,11 @@ pub enum Reply {
     Int {
         /// The integer returned.
         value: i64,
+    },
+    /// One list per key read (`Range`), in the order of the call's keys.
+    Lists {
+        /// The elements of each list, head first.
+        lists: Vec<Vec<String>>,
     },
 }
 

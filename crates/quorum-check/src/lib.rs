@@ -4,7 +4,9 @@
 //! anomalies, each with the operations that prove it. Keys are checked independently
 //! (linearizability is compositional), each by the checker of its workload:
 //! registers by a linearizability search, list-append and counters by direct rules that need no
-//! search, and `READONLY` reads for staleness and per-session monotonicity.
+//! search, and `READONLY` reads for staleness and per-session monotonicity. The queue workload's
+//! keys are the exception: its elements move from queues to processing lists, so its keys are
+//! checked together, by counting each element's copies.
 //!
 //! | workload (calls on the key) | what is checked | anomalies |
 //! |---|---|---|
@@ -12,6 +14,7 @@
 //! | list-append (APPEND, GET) | reads are prefixes of one order, tokens unique, sent, not from the future, acknowledged appends present, APPEND lengths agree | `not_linearizable`, `duplicate_apply`, `phantom_write`, `stale_read`, `lost_write` |
 //! | counter (INCR, GET) | INCR values distinct and within bounds, reads between acknowledged and possible counts, no going back in real time | `lost_write`, `duplicate_apply`, `counter_mismatch`, `stale_read`, `phantom_write` |
 //! | expiry (SET PX, GET, PTTL) | no value or TTL outlives its write's deadline, no key vanishes before it, reads not older than a completed write, no phantom values (see [`expiry`](crate::expiry) for the rules and the tolerance) | `read_after_expiry`, `expired_early`, `stale_read`, `phantom_write` |
+//! | queue (RPUSH/LPUSH, LPOP/RPOP/BLPOP/BRPOP, LMOVE/BLMOVE + LREM, final LRANGE) | every acknowledged element delivered or still queued exactly once, none from nowhere, losses counted beyond what unknown pops explain, empty non-blocking pops, FIFO per producer (see [`queue`](crate::queue)); checked across keys, as elements move to processing lists | `lost_write`, `duplicate_apply`, `phantom_write`, `stale_read`, `fifo_violation` |
 //! | `READONLY` GETs (any workload) | staleness measured ([`ReadOnlyStats`]), monotonic per client, no phantom values | `non_monotonic_read`, `phantom_write` |
 //!
 //! The checker judges only what the history shows: it cannot see a write nobody read, and it
@@ -30,6 +33,8 @@ pub mod history;
 mod linearize;
 mod lost;
 mod prepare;
+mod queue;
+mod queue_order;
 mod readonly;
 mod register;
 mod report;
@@ -37,10 +42,11 @@ mod suffix;
 
 use std::time::Instant;
 
+pub use history::ListEnd;
 pub use history::{Call, Consistency, FaultEvent, History, OpId, Operation, Outcome, Reply};
 pub use lost::LostWrites;
 pub use report::{
-    Anomaly, AnomalyClass, CheckReport, CheckStats, OutcomeCounts, ReadOnlyStats,
+    Anomaly, AnomalyClass, CheckReport, CheckStats, OutcomeCounts, QueueStats, ReadOnlyStats,
     SessionMonotonicity, Workload,
 };
 
@@ -114,6 +120,8 @@ pub fn check_with(history: &History, options: &CheckOptions) -> CheckReport {
     report.anomalies = prepared.malformed;
     let mut readonly = ReadOnlyCollector::default();
     let mut budget = SearchBudget { options, spent: 0 };
+    // Queue keys are checked together: elements move from a queue to processing lists.
+    let mut queue_keys = Vec::new();
     for key in &prepared.keys {
         let mut findings = KeyFindings::new(key.key);
         match key.workload {
@@ -124,10 +132,14 @@ pub fn check_with(history: &History, options: &CheckOptions) -> CheckReport {
             Workload::ListAppend => append::check(key, &mut findings, &mut readonly),
             Workload::Counter => counter::check(key, &mut findings, &mut readonly),
             Workload::Expiry => expiry::check(key, &mut findings),
+            Workload::Queue => queue_keys.push(key),
             Workload::Mixed => {} // reported as malformed by `prepare`
         }
         lost::count(key, &mut report.lost);
         findings.finish(&mut report.anomalies);
+    }
+    if !queue_keys.is_empty() {
+        queue::check(&queue_keys, &mut report.anomalies, &mut report.queue);
     }
     report.readonly = readonly.finish();
     report.stats.search_steps = budget.spent;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::fasthash::{FxHashMap, FxHashSet};
 
-use crate::history::{Call, Consistency, History, OpId, Operation, Outcome, Reply};
+use crate::history::{Call, Consistency, History, ListEnd, OpId, Operation, Outcome, Reply};
 use crate::report::{AnomalyClass, CheckStats, OutcomeCounts, Workload};
 use crate::Anomaly;
 
@@ -61,6 +61,14 @@ impl<'h> Op<'h> {
         }
     }
 
+    /// The lists an acknowledged `Range` returned.
+    pub fn lists_reply(&self) -> Option<&'h [Vec<String>]> {
+        match (self.status, self.op.reply()) {
+            (Status::Ok, Some(Reply::Lists { lists })) => Some(lists),
+            _ => None,
+        }
+    }
+
     /// The integer an acknowledged `APPEND` or `INCR` returned.
     pub fn int_reply(&self) -> Option<i64> {
         match (self.status, self.op.reply()) {
@@ -93,6 +101,24 @@ pub(crate) fn call_name(call: &Call) -> &'static str {
         Call::Incr => "incr",
         Call::SetPx { .. } => "set_px",
         Call::Pttl => "pttl",
+        Call::Push {
+            end: ListEnd::Head, ..
+        } => "lpush",
+        Call::Push {
+            end: ListEnd::Tail, ..
+        } => "rpush",
+        Call::Pop { end, block_ms } => match (end, block_ms) {
+            (ListEnd::Head, None) => "lpop",
+            (ListEnd::Tail, None) => "rpop",
+            (ListEnd::Head, Some(_)) => "blpop",
+            (ListEnd::Tail, Some(_)) => "brpop",
+        },
+        Call::Move { block_ms: None, .. } => "lmove",
+        Call::Move {
+            block_ms: Some(_), ..
+        } => "blmove",
+        Call::Remove { .. } => "lrem",
+        Call::Range { .. } => "lrange",
     }
 }
 
@@ -179,15 +205,24 @@ fn malformed_anomaly(op: &Operation, why: &str) -> Anomaly {
 }
 
 fn reply_fits(call: &Call, reply: &Reply) -> bool {
-    matches!(
-        (call, reply),
-        (Call::Get | Call::Swap { .. }, Reply::Value { .. })
-            | (Call::Set { .. } | Call::SetPx { .. }, Reply::Ok)
-            | (
-                Call::Append { .. } | Call::Incr | Call::Pttl,
-                Reply::Int { .. }
-            )
-    )
+    match (call, reply) {
+        (Call::Range { with }, Reply::Lists { lists }) => lists.len() == with.len() + 1,
+        _ => matches!(
+            (call, reply),
+            (
+                Call::Get | Call::Swap { .. } | Call::Pop { .. } | Call::Move { .. },
+                Reply::Value { .. }
+            ) | (Call::Set { .. } | Call::SetPx { .. }, Reply::Ok)
+                | (
+                    Call::Append { .. }
+                        | Call::Incr
+                        | Call::Pttl
+                        | Call::Push { .. }
+                        | Call::Remove { .. },
+                    Reply::Int { .. }
+                )
+        ),
+    }
 }
 
 /// The workload is decided by the writes: reads alone fit any workload.
@@ -201,6 +236,13 @@ fn classify(ops: &[Op]) -> Workload {
             Call::Incr => Workload::Counter,
             // PTTL is a read, but only the expiry workload sends it.
             Call::SetPx { .. } | Call::Pttl => Workload::Expiry,
+            // LRANGE is a read, but only the queue workload sends it (on a queue, and LREM on
+            // a processing list).
+            Call::Push { .. }
+            | Call::Pop { .. }
+            | Call::Move { .. }
+            | Call::Remove { .. }
+            | Call::Range { .. } => Workload::Queue,
         };
         match found {
             None => found = Some(workload),

@@ -23,6 +23,9 @@ pub struct CheckReport {
     /// list only the first few).
     #[serde(default)]
     pub lost: crate::LostWrites,
+    /// The queue workload's pushes, pops and elements lost, doubled or phantom, counted.
+    #[serde(default)]
+    pub queue: QueueStats,
     /// True when no anomaly was found (`anomalies.is_empty()`).
     pub valid: bool,
 }
@@ -67,6 +70,9 @@ pub enum AnomalyClass {
     ReadAfterExpiry,
     /// A read missed a write whose TTL had not run out yet (the key expired early).
     ExpiredEarly,
+    /// A pop from a queue's head returned an element while one pushed to the tail before it
+    /// was still ahead of it.
+    FifoViolation,
 }
 
 impl AnomalyClass {
@@ -84,6 +90,7 @@ impl AnomalyClass {
             AnomalyClass::SearchLimitExceeded => "search_limit_exceeded",
             AnomalyClass::ReadAfterExpiry => "read_after_expiry",
             AnomalyClass::ExpiredEarly => "expired_early",
+            AnomalyClass::FifoViolation => "fifo_violation",
         }
     }
 }
@@ -126,6 +133,8 @@ pub enum Workload {
     Expiry,
     /// Only GETs: nothing was written, so every read must be nil (checked as a register).
     Unwritten,
+    /// RPUSH/LPUSH, pops, LMOVE, LREM and the final LRANGE: a queue or a processing list.
+    Queue,
     /// Calls of several workloads on one key: reported as malformed, not checked further.
     Mixed,
 }
@@ -139,6 +148,7 @@ impl Workload {
             Workload::Counter => "counter",
             Workload::Expiry => "expiry",
             Workload::Unwritten => "unwritten",
+            Workload::Queue => "queue",
             Workload::Mixed => "mixed",
         }
     }
@@ -159,6 +169,40 @@ pub struct CheckStats {
     pub search_steps: u64,
     /// Wall time spent in [`crate::check`], in microseconds.
     pub elapsed_us: u64,
+}
+
+/// What the queue workload did and what the checker found, counted over every queue (the
+/// anomalies list only the first few of each kind).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueStats {
+    /// Queues (keys pushed to, popped from or read at the end).
+    pub queues: u64,
+    /// Acknowledged pushes.
+    pub pushes_acknowledged: u64,
+    /// Pushes whose outcome is unknown.
+    pub pushes_unknown: u64,
+    /// Acknowledged pops and moves that returned an element.
+    pub pops_acknowledged: u64,
+    /// Acknowledged pops and moves that found nothing (a blocking one: before its timeout).
+    pub pops_empty: u64,
+    /// Pops whose outcome is unknown: each may have taken one element nobody saw.
+    pub pops_unknown: u64,
+    /// Moves whose outcome is unknown.
+    pub moves_unknown: u64,
+    /// Acknowledged LREMs that removed an element from a processing list.
+    pub removes_acknowledged: u64,
+    /// Elements in the lists at the final reads.
+    pub remaining: u64,
+    /// Acknowledged elements neither delivered nor remaining, an unknown LREM aside.
+    pub missing: u64,
+    /// Of those, the ones no unknown pop can explain: lost for certain.
+    pub lost: u64,
+    /// Elements seen more often than they were pushed.
+    pub doubled: u64,
+    /// Elements seen that no push that could have taken effect wrote.
+    pub phantoms: u64,
+    /// Queues with no acknowledged final read, so not judged for losses.
+    pub queues_without_final_read: u64,
 }
 
 /// Staleness of `READONLY` reads and monotonicity of each session.
@@ -229,6 +273,27 @@ impl fmt::Display for CheckReport {
                 f,
                 "  {workload}: {} ok, {} failed, {} unknown",
                 counts.ok, counts.failed, counts.unknown
+            )?;
+        }
+        let q = &self.queue;
+        if q.queues > 0 {
+            writeln!(
+                f,
+                "  queues: {} pushes acknowledged ({} unknown), {} pops acknowledged ({} empty, {} \
+                 unknown, {} unknown moves), {} removed from processing lists, {} remain; {} \
+                 missing, {} lost beyond the unknown pops, {} doubled, {} phantom",
+                q.pushes_acknowledged,
+                q.pushes_unknown,
+                q.pops_acknowledged,
+                q.pops_empty,
+                q.pops_unknown,
+                q.moves_unknown,
+                q.removes_acknowledged,
+                q.remaining,
+                q.missing,
+                q.lost,
+                q.doubled,
+                q.phantoms
             )?;
         }
         let ro = &self.readonly;

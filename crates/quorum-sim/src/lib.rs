@@ -9,8 +9,8 @@
 //!
 //! What each run checks: Raft's safety properties after every step ([`invariants`]), then the
 //! clients' history with `quorum-check` (no acknowledged write lost, linearizable reads, every
-//! INCR applied once), and liveness (after the last fault is healed, every client's final reads
-//! succeed and all nodes converge on one applied index).
+//! INCR applied once, every queue element popped once), and liveness (after the last fault is
+//! healed, every client's final reads succeed and all nodes converge on one applied index).
 //!
 //! The seams this uses, and what is not simulated, are listed in ARCHITECTURE.md
 //! ("Deterministic simulation").
@@ -102,6 +102,8 @@ pub struct SimOutcome {
     pub leaders: usize,
     /// Every violation found: invariants, history anomalies, liveness. Empty = valid.
     pub violations: Vec<String>,
+    /// The queue workload's pushes, pops and elements lost or doubled, as the checker counted.
+    pub queue: quorum_check::QueueStats,
     /// A hash of everything observable in the run (history, faults, leaders): equal across
     /// two runs of one seed when the simulation is deterministic.
     pub trace_hash: u64,
@@ -213,6 +215,7 @@ pub fn run(config: &SimConfig, work_dir: &Path) -> anyhow::Result<SimOutcome> {
                 faults: Vec::new(),
                 leaders: 0,
                 violations: vec![format!("a node panicked: {message}")],
+                queue: quorum_check::QueueStats::default(),
                 trace_hash: hasher.finish(),
                 wall_ms: started.elapsed().as_millis() as u64,
             })
@@ -276,6 +279,7 @@ fn simulate(config: &SimConfig, dir: &Path, started: Instant) -> anyhow::Result<
         let plan = ClientPlan {
             id: client,
             nodes: config.nodes,
+            clients: config.clients,
             seed: config.seed ^ (u64::from(client) + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             stop_at: config.duration,
             healed: healed.clone(),
@@ -391,6 +395,7 @@ fn simulate(config: &SimConfig, dir: &Path, started: Instant) -> anyhow::Result<
         faults: driver.faults,
         leaders: driver.invariants.leaders.len(),
         violations,
+        queue: report.queue.clone(),
         trace_hash: hasher.finish(),
         wall_ms: started.elapsed().as_millis() as u64,
     })

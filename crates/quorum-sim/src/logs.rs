@@ -23,7 +23,8 @@ fn read_log(dir: &Path) -> anyhow::Result<Log> {
     };
     let mut log = Log::new();
     for (index, bytes) in engine.entries(DATA_GROUP, first, last + 1)? {
-        let entry: openraft::Entry<TypeConfig> = bincode::deserialize(&bytes)?;
+        // The log store's own versioned encoding (a header, then bincode).
+        let entry: openraft::Entry<TypeConfig> = quorum_raft::decode_entry(&bytes)?;
         anyhow::ensure!(
             entry.log_id.index == index,
             "entry stored at index {index} says it is {}",
@@ -97,7 +98,10 @@ mod tests {
                     log_id: LogId::new(CommittedLeaderId::new(term, 1), index),
                     payload: EntryPayload::Blank,
                 };
-                (index, Bytes::from(bincode::serialize(&entry).unwrap()))
+                (
+                    index,
+                    Bytes::from(quorum_raft::encode_entry(&entry).unwrap()),
+                )
             })
             .collect();
         engine.append(DATA_GROUP, &entries).unwrap();

@@ -91,13 +91,15 @@ fn print(outcome: &SimOutcome, json: bool) {
         return;
     }
     println!(
-        "seed {}: {} — {} ok, {} failed, {} unknown ops; {} faults, {} leaders; {} simulated ms \
-         in {} ms; trace {:016x}",
+        "seed {}: {} — {} ok, {} failed, {} unknown ops ({} pushes, {} pops acknowledged); {} \
+         faults, {} leaders; {} simulated ms in {} ms; trace {:016x}",
         outcome.seed,
         if outcome.valid() { "valid" } else { "INVALID" },
         outcome.ops_ok,
         outcome.ops_failed,
         outcome.ops_unknown,
+        outcome.queue.pushes_acknowledged,
+        outcome.queue.pops_acknowledged,
         outcome.faults.len(),
         outcome.leaders,
         outcome.sim_ms,

@@ -72,10 +72,13 @@ fn a_sweep_of_seeded_simulations_finds_no_violation() {
                 .any(|f| f.contains("flipped in its log file"))
         })
         .count();
+    let pops: u64 = outcomes.iter().map(|o| o.queue.pops_acknowledged).sum();
+    let pushes: u64 = outcomes.iter().map(|o| o.queue.pushes_acknowledged).sum();
     println!(
-        "{} seeds: {} invalid; {ok} acknowledged operations, {faults} faults ({changes} membership \
-         changes, {readded} nodes added back; {flips} log bit flips in {seeds_with_flips} seeds: \
-         {refused} refused to start, {flips_started} started), {sim_s} simulated s in {:.1} s",
+        "{} seeds: {} invalid; {ok} acknowledged operations ({pushes} pushes, {pops} pops), \
+         {faults} faults ({changes} membership changes, {readded} nodes added back; {flips} log \
+         bit flips in {seeds_with_flips} seeds: {refused} refused to start, {flips_started} \
+         started), {sim_s} simulated s in {:.1} s",
         outcomes.len(),
         invalid.len(),
         started.elapsed().as_secs_f64()
@@ -119,6 +122,11 @@ fn a_sweep_of_seeded_simulations_finds_no_violation() {
         faults >= 3 * outcomes.len(),
         "only {faults} faults injected"
     );
+    // The queue workload ran: elements pushed and popped.
+    assert!(
+        pops > 10 * outcomes.len() as u64,
+        "only {pushes} pushes and {pops} pops acknowledged"
+    );
     assert!(
         seeds_with_flips >= outcomes.len() / 20,
         "only {seeds_with_flips} of {} seeds flipped a bit of a log",
@@ -152,6 +160,10 @@ fn one_seed_replays_identically_in_a_fresh_process() {
     let (first, outcome) = run_fresh(7);
     let (second, _) = run_fresh(7);
     assert!(outcome["ops_ok"].as_u64().unwrap() > 100, "{outcome}");
+    assert!(
+        outcome["queue"]["pops_acknowledged"].as_u64().unwrap() > 10,
+        "{outcome}"
+    );
     assert_eq!(
         first, second,
         "two runs of seed 7 in fresh processes differ: the simulation is not deterministic"

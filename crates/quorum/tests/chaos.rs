@@ -432,3 +432,44 @@ fn verify_reports_the_anomalies_of_two_unreplicated_servers_posing_as_one() {
         "{stdout}"
     );
 }
+
+/// The queue workload (`--queue`) under kills, pauses and partitions: every acknowledged
+/// element popped exactly once or still queued at the end, none from nowhere, heads in order.
+/// Blocking pops, moves into processing lists with their LREMs and the final atomic reads must
+/// all have been acknowledged, so the checker judged real traffic.
+#[test]
+fn chaos_with_the_queue_workload_under_kills_pauses_and_partitions_finds_a_valid_history() {
+    let run = chaos_with("kill,pause,partition", "1", "3s", &["--queue"]);
+    let ops = run.history["ops"].as_array().unwrap();
+    let acknowledged = |f: &str, extra: &dyn Fn(&serde_json::Value) -> bool| {
+        ops.iter()
+            .any(|op| op["call"]["f"] == f && op["outcome"]["o"] == "ok" && extra(op))
+    };
+    let any = |_: &serde_json::Value| true;
+    let element = |op: &serde_json::Value| op["outcome"]["reply"]["value"].is_string();
+    let blocking = |op: &serde_json::Value| op["call"]["block_ms"].is_u64() && element(op);
+    for (what, found) in [
+        ("push", acknowledged("push", &any)),
+        (
+            "blocking pop with an element",
+            acknowledged("pop", &blocking),
+        ),
+        ("move with an element", acknowledged("move", &element)),
+        ("remove", acknowledged("remove", &any)),
+        ("final read", acknowledged("range", &any)),
+    ] {
+        assert!(found, "no acknowledged {what}\n{}", show(&run.output));
+    }
+    let check = read_json(&run.dir.join("check.json"));
+    let queue = &check["queue"];
+    assert!(
+        queue["pops_acknowledged"].as_u64().unwrap() > 0,
+        "{queue:#}"
+    );
+    for figure in ["lost", "doubled", "phantoms"] {
+        assert_eq!(queue[figure], 0, "{queue:#}");
+    }
+    // The replicas' digests, which cover the queues and processing lists, were compared.
+    let summary = std::fs::read_to_string(run.dir.join("summary.md")).unwrap();
+    assert!(summary.contains("digests match"), "{summary}");
+}

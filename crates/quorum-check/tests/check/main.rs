@@ -8,6 +8,7 @@ mod expiry;
 mod generated;
 mod lost;
 mod porcupine;
+mod queue;
 mod readonly;
 mod register;
 mod sim;
