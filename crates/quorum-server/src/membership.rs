@@ -38,6 +38,12 @@ pub async fn change_on_leader(node: &Node, request: AdminRequest) -> AdminResult
             raft.add_learner(id, RaftNode::new(addr), true)
                 .await
                 .map_err(|e| unavailable(&e))?;
+            // openraft's "caught up" allows a lag of thousands of entries; a voter that far
+            // behind withholds its vote until it has caught up (decision 0008), and a
+            // membership change meanwhile can leave no quorum able to elect (found by
+            // `quorum chaos --queue --seed 21`). Promote only once it holds the leader's log as
+            // it was when the learner was added.
+            wait_for_learner(node, id).await?;
             tracing::info!(node = id, "learner caught up; promoting to voter");
             raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([id])), false)
                 .await
@@ -68,6 +74,34 @@ pub async fn change_on_leader(node: &Node, request: AdminRequest) -> AdminResult
         }
     }
     Ok(describe(node))
+}
+
+/// Waits (bounded) until learner `id` has replicated the leader's log as it is now.
+async fn wait_for_learner(node: &Node, id: u64) -> Result<(), PeerError> {
+    let target = node.cluster.metrics().last_log_index.unwrap_or(0);
+    let deadline = tokio::time::Instant::now() + node.request_timeout() * 6;
+    loop {
+        let metrics = node.cluster.metrics();
+        let matched = metrics
+            .replication
+            .as_ref()
+            .and_then(|r| r.get(&id).copied().flatten())
+            .map_or(0, |m| m.index);
+        if matched >= target {
+            return Ok(());
+        }
+        if !node.cluster.is_leader() {
+            return Err(PeerError::NotLeader {
+                leader: node.cluster.leader(),
+            });
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(PeerError::Unavailable(format!(
+                "node {id} stays a learner: it has replicated up to {matched} of the {target}                  entries the leader had when it was added; run add-node again"
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// A one-line summary of the current membership.
