@@ -8,7 +8,7 @@
 //! ```text
 //! magic "QDB" | version u8 (1) | count u32 | (db u32 | len u64 | keyspace snapshot)*
 //! ```
-//! Only non-empty databases are written, in ascending order.
+//! Only databases with keys or remembered deletions are written, in ascending order.
 //!
 //! Not here: which database a connection uses (the server's session).
 
@@ -94,8 +94,11 @@ impl Databases {
     pub fn encode_snapshot(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(MAGIC);
         out.push(FORMAT_VERSION);
-        let non_empty: Vec<(u32, &Keyspace)> =
-            self.iter().filter(|(_, ks)| !ks.is_empty()).collect();
+        // A database without keys still has state when it remembers deletions (WATCH).
+        let non_empty: Vec<(u32, &Keyspace)> = self
+            .iter()
+            .filter(|(_, ks)| !ks.is_empty() || ks.has_tombstones())
+            .collect();
         out.extend_from_slice(&(non_empty.len() as u32).to_le_bytes());
         for (db, ks) in non_empty {
             out.extend_from_slice(&db.to_le_bytes());

@@ -360,6 +360,11 @@ impl Keyspace {
         }
     }
 
+    /// Whether deletions are remembered (state a snapshot must keep even without keys).
+    pub fn has_tombstones(&self) -> bool {
+        self.tombstones != Tombstones::default()
+    }
+
     /// The keys changed since the last call (see the module docs), leaving the record empty.
     pub fn take_touched(&mut self) -> Touched {
         std::mem::take(&mut self.touched)
