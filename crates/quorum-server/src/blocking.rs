@@ -184,9 +184,25 @@ pub async fn serve(
         .timeout_ms
         .map(|ms| tokio::time::Instant::now() + Duration::from_millis(ms));
     node.blocked.register(&waiter, &keys);
-    let reply = wait_and_pop(node, session, &waiter, &keys, args, deadline).await;
+    let reply = match caught_up(node, session).await {
+        Ok(()) => wait_and_pop(node, session, &waiter, &keys, args, deadline).await,
+        Err(e) => Frame::Error(e),
+    };
     node.blocked.unregister(&waiter, &keys);
     reply
+}
+
+/// Brings this node's state up to what a linearizable read would see (and the connection's
+/// own writes), so the first look at the keys misses no write acknowledged before the
+/// command arrived, whichever node took it. Later looks follow the node's applies.
+async fn caught_up(node: &Node, session: &Session) -> Result<(), ErrorReply> {
+    let point = node.barrier.wait().await?;
+    node.cluster
+        .wait_applied(
+            point.index.max(session.last_write_index),
+            node.request_timeout(),
+        )
+        .await
 }
 
 async fn wait_and_pop(
