@@ -25,6 +25,24 @@ fn query<T: redis::FromRedisValue>(
     cmd.query(conn)
 }
 
+/// Waits until the node at `addr` reports one blocked client.
+fn wait_until_blocked(addr: SocketAddr, what: &str) {
+    quorum_testkit::poll_until(
+        what,
+        Duration::from_secs(10),
+        Duration::from_millis(20),
+        || {
+            let info: String = query(
+                &mut connect(addr).map_err(|e| e.to_string())?,
+                &["INFO", "clients"],
+            )
+            .map_err(|e| e.to_string())?;
+            Ok(info.contains("blocked_clients:1").then_some(()))
+        },
+    )
+    .unwrap();
+}
+
 #[test]
 fn a_client_blocked_on_a_follower_is_served_by_a_push_on_another_node_and_timeouts_end_waits() {
     let mut cluster = common::cluster(&[]);
@@ -51,17 +69,7 @@ fn a_client_blocked_on_a_follower_is_served_by_a_push_on_another_node_and_timeou
         reply
     });
     let mut leader_conn = connect(cluster.node(leader).resp_addr()).unwrap();
-    quorum_testkit::poll_until(
-        "the client to block",
-        Duration::from_secs(10),
-        Duration::from_millis(20),
-        || {
-            let info: String = query(&mut connect(waiting_addr).unwrap(), &["INFO", "clients"])
-                .map_err(|e| e.to_string())?;
-            Ok(info.contains("blocked_clients:1").then_some(()))
-        },
-    )
-    .unwrap();
+    wait_until_blocked(waiting_addr, "the client to block");
     let mut pusher = connect(pushing_addr).unwrap();
     let pushed: i64 = query(&mut pusher, &["RPUSH", "q", "job-1", "job-2"]).unwrap();
     assert_eq!(pushed, 2);
@@ -82,17 +90,7 @@ fn a_client_blocked_on_a_follower_is_served_by_a_push_on_another_node_and_timeou
         .unwrap();
         moved
     });
-    quorum_testkit::poll_until(
-        "the mover to block",
-        Duration::from_secs(10),
-        Duration::from_millis(20),
-        || {
-            let info: String = query(&mut connect(waiting_addr).unwrap(), &["INFO", "clients"])
-                .map_err(|e| e.to_string())?;
-            Ok(info.contains("blocked_clients:1").then_some(()))
-        },
-    )
-    .unwrap();
+    wait_until_blocked(waiting_addr, "the mover to block");
     let _: i64 = query(&mut pusher, &["LPUSH", "src", "task"]).unwrap();
     assert_eq!(mover.join().unwrap(), "task");
     let processing: Vec<String> =
@@ -105,17 +103,7 @@ fn a_client_blocked_on_a_follower_is_served_by_a_push_on_another_node_and_timeou
         let reply: (String, String, f64) = query(&mut conn, &["BZPOPMIN", "delayed", "5"]).unwrap();
         reply
     });
-    quorum_testkit::poll_until(
-        "the zset waiter to block",
-        Duration::from_secs(10),
-        Duration::from_millis(20),
-        || {
-            let info: String = query(&mut connect(waiting_addr).unwrap(), &["INFO", "clients"])
-                .map_err(|e| e.to_string())?;
-            Ok(info.contains("blocked_clients:1").then_some(()))
-        },
-    )
-    .unwrap();
+    wait_until_blocked(waiting_addr, "the zset waiter to block");
     let _: i64 = query(&mut pusher, &["ZADD", "delayed", "2", "late", "1", "early"]).unwrap();
     assert_eq!(
         zwaiter.join().unwrap(),
